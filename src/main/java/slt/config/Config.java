@@ -1,0 +1,230 @@
+package slt.config;
+
+import slt.UserError;
+
+/**
+ * A run's configuration: typed records bound from YAML (see {@code defaults.yaml} for every key,
+ * its default and its meaning), validated once by {@link #validate()}. Records only; no DJL.
+ */
+public record Config(Run run, Model model, Slt slt, Data data, Train train) {
+
+    /** Where the run lives and what it runs on. */
+    public record Run(String name, String dir, Device device, int threads) {}
+
+    /** The GPT-2 architecture and its initialisation. */
+    public record Model(
+            Preset preset,
+            double width,
+            Integer context,
+            double initStd,
+            double embeddingStd,
+            double logitScale,
+            double layerNormEps) {}
+
+    /** Edge-popup: what is masked, how much is kept, how Q/K are scaled. */
+    public record Slt(
+            Mode mode,
+            double density,
+            Scope scope,
+            String qkScale,
+            boolean maskEmbeddings,
+            Rescale rescale) {}
+
+    /** WikiText files, windows and token cache. */
+    public record Data(
+            String path,
+            Variant variant,
+            Split trainSplit,
+            double holdout,
+            int seqLen,
+            String cacheDir) {}
+
+    /** Optimisation, schedule, evaluation and logging. */
+    public record Train(
+            long seed,
+            int epochs,
+            int stepsPerEpoch,
+            int batchSize,
+            int microBatch,
+            double lr,
+            double minLr,
+            double warmupEpochs,
+            double weightDecay,
+            double beta1,
+            double beta2,
+            double eps,
+            Double gradClip,
+            Integer evalEvery,
+            Integer evalWindows,
+            int logEvery,
+            Integer checkpointEvery,
+            int keepCheckpoints) {
+
+        /** Total number of optimizer steps of the run. */
+        public long totalSteps() {
+            return (long) epochs * stepsPerEpoch;
+        }
+
+        /** Optimizer steps between validations (the explicit value, or once per epoch). */
+        public int evalInterval() {
+            return evalEvery != null ? evalEvery : stepsPerEpoch;
+        }
+
+        /** Optimizer steps between checkpoints (the explicit value, or once per epoch). */
+        public int checkpointInterval() {
+            return checkpointEvery != null ? checkpointEvery : stepsPerEpoch;
+        }
+
+        /** Linear warm-up length in optimizer steps. */
+        public long warmupSteps() {
+            return Math.round(warmupEpochs * stepsPerEpoch);
+        }
+
+        /** Micro-batches accumulated per optimizer step. */
+        public int accumulation() {
+            return batchSize / microBatch;
+        }
+    }
+
+    public enum Device { AUTO, CPU, GPU }
+
+    public enum Mode { EDGEPOPUP, DENSE }
+
+    public enum Scope { TENSOR, GLOBAL }
+
+    public enum Rescale { NONE, SQRT_DENSITY }
+
+    public enum Variant { RAW, TOKENS }
+
+    public enum Split { TRAIN, VALID, TEST }
+
+    /** This config with {@code run.name} filled in and {@code slt.qk_scale} as a number: what a run records. */
+    public Config resolved() {
+        Run r = new Run(runName(), run.dir(), run.device(), run.threads());
+        Slt s = new Slt(slt.mode(), slt.density(), slt.scope(), Double.toString(qkScale()), slt.maskEmbeddings(),
+                slt.rescale());
+        return new Config(r, model, s, data, train);
+    }
+
+    /** The Q/K scale as a number: {@code auto} resolves to head_dim^(1/4). */
+    public double qkScale() {
+        if ("auto".equalsIgnoreCase(slt.qkScale().trim())) {
+            return Math.pow(Preset.HEAD_DIM, 0.25);
+        }
+        return Double.parseDouble(slt.qkScale().trim());
+    }
+
+    /** Number of attention heads after the width multiplier. */
+    public int nHead() {
+        return (int) Math.round(model.preset().heads() * model.width());
+    }
+
+    /** Model width d after the width multiplier (heads x 64). */
+    public int dModel() {
+        return nHead() * Preset.HEAD_DIM;
+    }
+
+    /** Number of learned positions. */
+    public int context() {
+        return model.context() != null ? model.context() : model.preset().context();
+    }
+
+    /** The run directory name: {@code run.name}, or one derived from what distinguishes runs. */
+    public String runName() {
+        if (run.name() != null) {
+            return run.name();
+        }
+        StringBuilder b = new StringBuilder(model.preset().key());
+        if (model.width() != 1.0) {
+            b.append("-x").append(trim(model.width()));
+        }
+        if (slt.mode() == Mode.DENSE) {
+            b.append("-dense");
+        } else {
+            b.append("-slt-qk").append(trim(Math.round(qkScale() * 100) / 100.0));
+            b.append("-k").append(trim(slt.density()));
+        }
+        return b.append("-s").append(train.seed()).toString();
+    }
+
+    private static String trim(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+    }
+
+    /**
+     * Checks every value and every relation between values, and throws a {@link UserError} naming
+     * the first bad key and how to fix it. Returns this config for chaining.
+     */
+    public Config validate() {
+        check(run.dir() != null && !run.dir().isBlank(), "run.dir must be a directory path");
+        check(run.name() == null || run.name().matches("[A-Za-z0-9._=+-]+"),
+                "run.name '" + run.name() + "' may only contain letters, digits and . _ = + -");
+        check(run.threads() >= 0, "run.threads must be >= 0 (0 = libtorch's default)");
+
+        double heads = model.preset().heads() * model.width();
+        check(model.width() > 0 && Math.abs(heads - Math.rint(heads)) < 1e-9 && heads >= 1,
+                "model.width " + model.width() + " gives " + heads + " heads for preset "
+                        + model.preset().key() + ": choose a width that makes heads ("
+                        + model.preset().heads() + " x width) a whole number >= 1");
+        check(model.context() == null || model.context() >= 1, "model.context must be >= 1 or null");
+        check(model.initStd() > 0, "model.init_std must be > 0");
+        check(model.embeddingStd() > 0, "model.embedding_std must be > 0");
+        check(model.logitScale() > 0, "model.logit_scale must be > 0");
+        check(model.layerNormEps() > 0, "model.layer_norm_eps must be > 0");
+
+        check(slt.density() > 0 && slt.density() <= 1,
+                "slt.density " + slt.density() + " is outside (0, 1]: it is the kept fraction, e.g. 0.3");
+        String qk = slt.qkScale() == null ? "" : slt.qkScale().trim();
+        boolean qkOk = qk.equalsIgnoreCase("auto");
+        if (!qkOk) {
+            try {
+                double v = Double.parseDouble(qk);
+                qkOk = v > 0 && Double.isFinite(v);
+            } catch (NumberFormatException e) {
+                qkOk = false;
+            }
+        }
+        check(qkOk, "slt.qk_scale '" + slt.qkScale() + "' must be a positive number or auto (= head_dim^(1/4) = 2.83)");
+
+        check(data.path() != null && !data.path().isBlank(), "data.path must be the directory holding wiki.*.raw");
+        check(data.holdout() >= 0 && data.holdout() < 1, "data.holdout must be in [0, 1)");
+        check(data.trainSplit() != Split.VALID || data.holdout() > 0,
+                "data.train_split valid with data.holdout 0 would validate on the training data: set data.holdout, e.g. 0.1");
+        check(data.seqLen() >= 2, "data.seq_len must be >= 2");
+        check(data.seqLen() <= context(),
+                "data.seq_len " + data.seqLen() + " exceeds the model's " + context()
+                        + " positions (preset " + model.preset().key() + "): set model.context >= "
+                        + data.seqLen() + " or a smaller data.seq_len");
+
+        check(train.epochs() >= 1, "train.epochs must be >= 1");
+        check(train.stepsPerEpoch() >= 1, "train.steps_per_epoch must be >= 1");
+        check(train.batchSize() >= 1, "train.batch_size must be >= 1");
+        check(train.microBatch() >= 1, "train.micro_batch must be >= 1");
+        check(train.batchSize() % train.microBatch() == 0,
+                "train.batch_size " + train.batchSize() + " is not a multiple of train.micro_batch "
+                        + train.microBatch() + ": choose a micro_batch that divides the batch size");
+        check(train.lr() > 0 && Double.isFinite(train.lr()), "train.lr must be a positive number");
+        check(train.minLr() >= 0 && train.minLr() <= train.lr(),
+                "train.min_lr " + train.minLr() + " must be between 0 and train.lr " + train.lr());
+        check(train.warmupEpochs() >= 0 && train.warmupEpochs() <= train.epochs(),
+                "train.warmup_epochs must be between 0 and train.epochs (" + train.epochs() + ")");
+        check(train.weightDecay() >= 0, "train.weight_decay must be >= 0");
+        check(train.beta1() >= 0 && train.beta1() < 1, "train.beta1 must be in [0, 1)");
+        check(train.beta2() >= 0 && train.beta2() < 1, "train.beta2 must be in [0, 1)");
+        check(train.eps() > 0, "train.eps must be > 0");
+        check(train.gradClip() == null || train.gradClip() > 0, "train.grad_clip must be > 0 or null (no clipping)");
+        check(train.evalEvery() == null || train.evalEvery() >= 1, "train.eval_every must be >= 1 or null (once per epoch)");
+        check(train.evalWindows() == null || train.evalWindows() >= 1, "train.eval_windows must be >= 1 or null (all)");
+        check(train.logEvery() >= 1, "train.log_every must be >= 1");
+        check(train.checkpointEvery() == null || train.checkpointEvery() >= 1,
+                "train.checkpoint_every must be >= 1 or null (once per epoch)");
+        check(train.keepCheckpoints() >= 1, "train.keep_checkpoints must be >= 1");
+        return this;
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new UserError("bad config: " + message);
+        }
+    }
+}

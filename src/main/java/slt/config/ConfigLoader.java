@@ -1,0 +1,233 @@
+package slt.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.EnumFeature;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import slt.UserError;
+
+/**
+ * Loads a run config: the built-in defaults, overlaid by a YAML file, overlaid by {@code --set
+ * key=value} overrides, then bound to {@link Config} and validated. Unknown keys, type errors and
+ * bad values are refused with one line naming the key.
+ */
+public final class ConfigLoader {
+
+    private static final YAMLMapper YAML = YAMLMapper.builder(
+                    YAMLFactory.builder()
+                            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                            .build())
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(EnumFeature.WRITE_ENUMS_TO_LOWERCASE)
+            .build();
+
+    private ConfigLoader() {}
+
+    /** The defaults alone (the paper's GPT-2 small recipe), validated. */
+    public static Config defaults() {
+        return bind(defaultTree()).validate();
+    }
+
+    /** Defaults, overlaid by {@code file} (may be null), overlaid by {@code overrides}. */
+    public static Config load(Path file, List<String> overrides) {
+        Map<String, Object> tree = defaultTree();
+        if (file != null) {
+            merge(tree, readFile(file), "", file.toString());
+        }
+        applyOverrides(tree, overrides);
+        return bind(tree).validate();
+    }
+
+    /** Applies {@code key=value} overrides (value parsed as a YAML scalar) to a config tree. */
+    public static void applyOverrides(Map<String, Object> tree, List<String> overrides) {
+        for (String kv : overrides == null ? List.<String>of() : overrides) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new UserError("bad --set '" + kv + "': write it as section.key=value, e.g. train.lr=3e-4");
+            }
+            String key = kv.substring(0, eq).trim();
+            String[] path = key.split("\\.");
+            if (path.length != 2) {
+                throw new UserError("bad --set key '" + key + "': keys have the form section.key, e.g. slt.qk_scale");
+            }
+            Map<String, Object> section = section(tree, path[0], "--set " + key);
+            if (!section.containsKey(path[1])) {
+                throw unknownKey(key, section.keySet(), "--set");
+            }
+            section.put(path[1], parseScalar(kv.substring(eq + 1).trim()));
+        }
+    }
+
+    /** The config as YAML, every key present, enums lower-case (what a run directory stores). */
+    public static String toYaml(Config config) {
+        try {
+            return YAML.writeValueAsString(config);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write config", e);
+        }
+    }
+
+    /** The config as a nested map with snake_case keys (for JSON summaries). */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> toTree(Config config) {
+        return YAML.convertValue(config, Map.class);
+    }
+
+    static Map<String, Object> defaultTree() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream("defaults.yaml")) {
+            return asMap(YAML.readValue(in, Object.class), "defaults.yaml");
+        } catch (IOException e) {
+            throw new IllegalStateException("built-in defaults.yaml is unreadable", e);
+        }
+    }
+
+    private static Object readFile(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new UserError("config file " + file + " not found: pass an existing file, e.g. --config configs/quickstart.yaml");
+        }
+        try {
+            Object tree = YAML.readValue(file.toFile(), Object.class);
+            return tree == null ? new LinkedHashMap<String, Object>() : tree;
+        } catch (NoSuchFileException e) {
+            throw new UserError("config file " + file + " not found");
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+            throw new UserError("config file " + file + " is not valid YAML" + where + ": "
+                    + e.getOriginalMessage().lines().findFirst().orElse(""));
+        } catch (IOException e) {
+            throw new UserError("cannot read config file " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Overlays {@code over} onto {@code base}; every key of {@code over} must exist in base. */
+    @SuppressWarnings("unchecked")
+    private static void merge(Map<String, Object> base, Object over, String prefix, String source) {
+        Map<String, Object> o = asMap(over, source);
+        for (Map.Entry<String, Object> e : o.entrySet()) {
+            String key = prefix + e.getKey();
+            if (!base.containsKey(e.getKey())) {
+                throw unknownKey(key, base.keySet(), source);
+            }
+            Object current = base.get(e.getKey());
+            if (current instanceof Map) {
+                if (!(e.getValue() instanceof Map)) {
+                    throw new UserError("config key '" + key + "' in " + source + " is a section: give it keys, e.g. "
+                            + key + ": {" + ((Map<String, Object>) current).keySet().iterator().next() + ": ...}");
+                }
+                merge((Map<String, Object>) current, e.getValue(), key + ".", source);
+            } else {
+                if (e.getValue() instanceof Map || e.getValue() instanceof List) {
+                    throw new UserError("config key '" + key + "' in " + source + " takes a single value, not a list or section");
+                }
+                base.put(e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    private static UserError unknownKey(String key, java.util.Set<String> known, String source) {
+        return new UserError("unknown config key '" + key + "' in " + source + ": known keys here are "
+                + String.join(", ", known));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> section(Map<String, Object> tree, String name, String source) {
+        Object s = tree.get(name);
+        if (!(s instanceof Map)) {
+            throw new UserError("unknown config section '" + name + "' in " + source + ": sections are "
+                    + String.join(", ", tree.keySet()));
+        }
+        return (Map<String, Object>) s;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> asMap(Object tree, String source) {
+        if (!(tree instanceof Map)) {
+            throw new UserError(source + " must be a YAML mapping of sections (run, model, slt, data, train)");
+        }
+        return (Map<String, Object>) tree;
+    }
+
+    private static Object parseScalar(String text) {
+        try {
+            return YAML.readValue(text.isEmpty() ? "null" : text, Object.class);
+        } catch (JsonProcessingException e) {
+            return text;
+        }
+    }
+
+    static Config bind(Map<String, Object> tree) {
+        try {
+            return YAML.convertValue(tree, Config.class);
+        } catch (IllegalArgumentException e) {
+            throw describe(e);
+        }
+    }
+
+    private static UserError describe(IllegalArgumentException e) {
+        Throwable cause = e.getCause() instanceof JsonMappingException ? e.getCause() : e;
+        if (!(cause instanceof JsonMappingException jme)) {
+            return new UserError("bad config: " + e.getMessage());
+        }
+        String key = jme.getPath().stream()
+                .map(r -> r.getFieldName() == null ? "[" + r.getIndex() + "]" : r.getFieldName())
+                .collect(Collectors.joining("."));
+        if (jme instanceof InvalidFormatException ife) {
+            Class<?> target = ife.getTargetType();
+            String expected = target.isEnum()
+                    ? "one of " + Arrays.stream(target.getEnumConstants())
+                            .map(c -> c.toString().toLowerCase(java.util.Locale.ROOT))
+                            .collect(Collectors.joining(", "))
+                    : "a " + simpleType(target);
+            return new UserError("bad config: key '" + key + "' is '" + ife.getValue() + "', expected " + expected);
+        }
+        String msg = jme.getOriginalMessage().lines().findFirst().orElse("");
+        if (msg.contains("null") && msg.contains("primitive")) {
+            return new UserError("bad config: key '" + key + "' must not be null: give it a value");
+        }
+        return new UserError("bad config: key '" + key + "': " + msg);
+    }
+
+    private static String simpleType(Class<?> c) {
+        if (c == int.class || c == Integer.class || c == long.class || c == Long.class) {
+            return "whole number";
+        }
+        if (c == double.class || c == Double.class || c == float.class) {
+            return "number";
+        }
+        if (c == boolean.class || c == Boolean.class) {
+            return "boolean (true or false)";
+        }
+        return c.getSimpleName().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** A JSON mapper with the same conventions (snake_case, lower-case enums), for run files. */
+    public static ObjectMapper json() {
+        return JsonMapper.builder()
+                .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(EnumFeature.WRITE_ENUMS_TO_LOWERCASE)
+                .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+                .build();
+    }
+}
