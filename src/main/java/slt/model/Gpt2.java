@@ -1,0 +1,249 @@
+package slt.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * GPT-2 (pre-LayerNorm decoder) with an edge-popup weight in every matrix.
+ *
+ * <pre>
+ *   x = wte[ids] + wpe[0:T]
+ *   for each block:  x = x + attn(ln(x));  x = x + mlp(ln(x))
+ *   logits = logit_scale * ln(x) wte^T                      (LM head tied to the token embedding)
+ *   attn(x) = c_proj(softmax(q k^T / sqrt(hd) + causal) v),  [q k v] = c_attn(x) split in heads
+ *   mlp(x)  = c_proj(gelu_tanh(c_fc(x)))
+ * </pre>
+ *
+ * No biases, no dropout, LayerNorms non-affine (frozen at gamma 1, beta 0). Tensor names follow
+ * Hugging Face's GPT-2 ({@code wte}, {@code h.0.attn.c_attn}, ...) with torch's (out, in) layout.
+ * Input: token ids (B, T) int64; output: logits (B, T, vocab).
+ */
+public final class Gpt2 extends AbstractBlock {
+    private static final float GELU_C = (float) Math.sqrt(2 / Math.PI);
+
+    private final ModelSpec spec;
+    private final MaskedEmbedding wte;
+    private final MaskedEmbedding wpe;
+    private final List<Layer> layers = new ArrayList<>();
+    private final List<MaskedBlock> weights = new ArrayList<>();
+    private final Map<Long, NDArray> causalMasks = new HashMap<>();
+    private NDArray lnGamma;
+    private NDArray lnBeta;
+
+    public Gpt2(ModelSpec spec) {
+        this.spec = spec;
+        long seed = spec.seed();
+        int d = spec.dModel();
+        MaskedBlock.Role emb = spec.roleOf(true);
+        wte = register(addChildBlock("wte", new MaskedEmbedding("wte", spec.vocab(), d, emb,
+                Gpt2Init.normal(seed, "wte", spec.embeddingStd()), Gpt2Init.scores(seed, "wte"), spec.rescale())));
+        wpe = register(addChildBlock("wpe", new MaskedEmbedding("wpe", spec.context(), d, emb,
+                Gpt2Init.normal(seed, "wpe", spec.embeddingStd()), Gpt2Init.scores(seed, "wpe"), spec.rescale())));
+        for (int i = 0; i < spec.nLayer(); i++) {
+            layers.add(addChildBlock("h." + i, new Layer(i)));
+        }
+    }
+
+    /** A model built and initialised on {@code manager}'s device (weights and scores from the seed). */
+    public static Gpt2 create(ModelSpec spec, NDManager manager) {
+        Gpt2 model = new Gpt2(spec);
+        model.initialize(manager, DataType.FLOAT32, new Shape(1, spec.context()));
+        return model;
+    }
+
+    /**
+     * The trained tensors by name, in model order: {@code <tensor>.scores} (edge-popup) or
+     * {@code <tensor>.weight} (dense). With the seed, they are the whole trained model.
+     */
+    public Map<String, Parameter> trainable() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        for (MaskedBlock w : weights) {
+            Parameter p = w.trainable();
+            if (p != null) {
+                out.put(w.name() + (p == w.scores() ? ".scores" : ".weight"), p);
+            }
+        }
+        return out;
+    }
+
+    /** Copies saved trained tensors (as {@link #trainable()} names them) into the model, in place. */
+    public void loadTrainable(Map<String, NDArray> saved) {
+        Map<String, Parameter> params = trainable();
+        if (!params.keySet().equals(saved.keySet())) {
+            throw new IllegalArgumentException("saved tensors " + saved.keySet() + " do not match the model's " + params.keySet());
+        }
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            NDArray target = e.getValue().getArray();
+            NDArray src = saved.get(e.getKey());
+            if (!src.getShape().equals(target.getShape())) {
+                throw new IllegalArgumentException(e.getKey() + ": saved shape " + src.getShape() + " != " + target.getShape());
+            }
+            target.set(new NDIndex("..."), src.toDevice(target.getDevice(), false));
+        }
+    }
+
+    /** Every weight tensor in a fixed order (wte, wpe, then each layer's c_attn, c_proj, c_fc, c_proj). */
+    public List<MaskedBlock> weights() {
+        return Collections.unmodifiableList(weights);
+    }
+
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    /** Logits (B, T, vocab) for token ids (B, T). */
+    public NDArray logits(NDArray ids) {
+        long t = ids.getShape().get(1);
+        if (t > spec.context()) {
+            throw new IllegalArgumentException("sequence of " + t + " tokens exceeds the model's " + spec.context() + " positions");
+        }
+        NDArray tokenTable = wte.effectiveWeight();
+        NDArray x = MaskedEmbedding.lookup(ids, tokenTable).add(wpe.effectiveWeight().get("0:" + t));
+        NDArray causal = causalMask(t, ids.getManager());
+        for (Layer layer : layers) {
+            x = layer.forward(x, causal);
+        }
+        NDArray logits = linear(layerNorm(x), tokenTable);
+        return spec.logitScale() == 1.0 ? logits : logits.mul((float) spec.logitScale());
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> p) {
+        return new NDList(logits(inputs.singletonOrThrow()));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {inputShapes[0].add(spec.vocab())};
+    }
+
+    @Override
+    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+        for (MaskedBlock w : weights) {
+            w.initialize(manager, dataType);
+        }
+        lnGamma = manager.ones(new Shape(spec.dModel()));
+        lnBeta = manager.zeros(new Shape(spec.dModel()));
+        NDScope.unregister(lnGamma, lnBeta);
+    }
+
+    private NDArray layerNorm(NDArray x) {
+        return LayerNorm.layerNorm(x, new Shape(spec.dModel()), lnGamma, lnBeta, (float) spec.layerNormEps())
+                .singletonOrThrow();
+    }
+
+    /** (T, T) additive mask: 0 where key <= query, -inf above the diagonal; cached per length. */
+    private NDArray causalMask(long t, NDManager batchManager) {
+        return causalMasks.computeIfAbsent(t, len -> {
+            int n = Math.toIntExact(len);
+            float[] m = new float[n * n];
+            for (int q = 0; q < n; q++) {
+                for (int k = q + 1; k < n; k++) {
+                    m[q * n + k] = Float.NEGATIVE_INFINITY;
+                }
+            }
+            NDArray mask = lnGamma.getManager().create(m, new Shape(len, len)).toDevice(batchManager.getDevice(), false);
+            NDScope.unregister(mask);
+            return mask;
+        });
+    }
+
+    private static NDArray linear(NDArray x, NDArray weight) {
+        return Linear.linear(x, weight).singletonOrThrow();
+    }
+
+    /** GELU with GPT-2's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+    static NDArray geluTanh(NDArray x) {
+        NDArray inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(GELU_C);
+        return inner.tanh().add(1f).mul(x).mul(0.5f);
+    }
+
+    private <B extends MaskedBlock> B register(B block) {
+        weights.add(block);
+        return block;
+    }
+
+    /** One transformer block: causal self-attention and MLP, each pre-LayerNorm with a residual. */
+    private final class Layer extends AbstractBlock {
+        private final MaskedLinear cAttn;
+        private final MaskedLinear attnProj;
+        private final MaskedLinear cFc;
+        private final MaskedLinear mlpProj;
+
+        Layer(int i) {
+            long seed = spec.seed();
+            int d = spec.dModel();
+            MaskedBlock.Role role = spec.roleOf(false);
+            String p = "h." + i + ".";
+            cAttn = register(addChildBlock("c_attn", new MaskedLinear(p + "attn.c_attn", d, 3L * d, role,
+                    Gpt2Init.qkv(seed, p + "attn.c_attn", spec.initStd(), spec.qkScale()),
+                    Gpt2Init.scores(seed, p + "attn.c_attn"), spec.rescale())));
+            attnProj = register(addChildBlock("attn_c_proj", new MaskedLinear(p + "attn.c_proj", d, d, role,
+                    Gpt2Init.normal(seed, p + "attn.c_proj", spec.residualStd()),
+                    Gpt2Init.scores(seed, p + "attn.c_proj"), spec.rescale())));
+            cFc = register(addChildBlock("c_fc", new MaskedLinear(p + "mlp.c_fc", d, 4L * d, role,
+                    Gpt2Init.normal(seed, p + "mlp.c_fc", spec.initStd()),
+                    Gpt2Init.scores(seed, p + "mlp.c_fc"), spec.rescale())));
+            mlpProj = register(addChildBlock("mlp_c_proj", new MaskedLinear(p + "mlp.c_proj", 4L * d, d, role,
+                    Gpt2Init.normal(seed, p + "mlp.c_proj", spec.residualStd()),
+                    Gpt2Init.scores(seed, p + "mlp.c_proj"), spec.rescale())));
+        }
+
+        NDArray forward(NDArray x, NDArray causal) {
+            x = x.add(attention(layerNorm(x), causal));
+            return x.add(linear(geluTanh(linear(layerNorm(x), cFc.effectiveWeight())),
+                    mlpProj.effectiveWeight()));
+        }
+
+        private NDArray attention(NDArray x, NDArray causal) {
+            Shape s = x.getShape();
+            long b = s.get(0);
+            long t = s.get(1);
+            int h = spec.nHead();
+            int hd = spec.headDim();
+            NDList qkv = linear(x, cAttn.effectiveWeight()).split(3, 2);
+            NDArray q = heads(qkv.get(0), b, t, h, hd).mul((float) (1.0 / Math.sqrt(hd)));
+            NDArray k = heads(qkv.get(1), b, t, h, hd);
+            NDArray v = heads(qkv.get(2), b, t, h, hd);
+            NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).add(causal).softmax(-1);
+            NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd);
+            return linear(y, attnProj.effectiveWeight());
+        }
+
+        private NDArray heads(NDArray a, long b, long t, int h, int hd) {
+            return a.reshape(b, t, h, hd).transpose(0, 2, 1, 3);
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
+            throw new UnsupportedOperationException("Layer runs inside Gpt2.logits");
+        }
+
+        @Override
+        public Shape[] getOutputShapes(Shape[] inputShapes) {
+            return inputShapes;
+        }
+
+        @Override
+        protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+            // Gpt2 initialises every weight itself, in order.
+        }
+    }
+}

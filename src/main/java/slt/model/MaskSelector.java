@@ -1,0 +1,125 @@
+package slt.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import java.util.ArrayList;
+import java.util.List;
+import slt.config.Config;
+
+/**
+ * Computes edge-popup masks: exactly {@code k = round(density * n)} entries with the largest
+ * |score| are kept, per tensor or under one global threshold. Exact ties at the threshold go to
+ * the lowest flat index (in tensor order for the global scope), the same on every device.
+ *
+ * <p>Method: t = the k-th largest |score| (torch {@code topk} of the smaller side); keep |s| &gt; t;
+ * of the entries equal to t keep the first {@code k - #(|s| &gt; t)} by a cumulative count.
+ */
+public final class MaskSelector {
+    private MaskSelector() {}
+
+    /** Recomputes the mask of every MASKED weight (call once per optimizer step, outside autograd). */
+    public static void update(List<MaskedBlock> weights, double density, Config.Scope scope) {
+        List<MaskedBlock> masked = new ArrayList<>();
+        for (MaskedBlock w : weights) {
+            if (w.role() == MaskedBlock.Role.MASKED) {
+                masked.add(w);
+            }
+        }
+        if (masked.isEmpty()) {
+            return;
+        }
+        List<NDArray> masks = new ArrayList<>();
+        try (NDScope scope0 = new NDScope()) {
+            if (scope == Config.Scope.TENSOR) {
+                for (MaskedBlock w : masked) {
+                    NDArray a = w.scores().getArray().abs().flatten();
+                    masks.add(selectFlat(List.of(a), keep(density, a.size())).get(0).reshape(w.weight().getShape()));
+                }
+            } else {
+                List<NDArray> flat = new ArrayList<>();
+                long n = 0;
+                for (MaskedBlock w : masked) {
+                    NDArray a = w.scores().getArray().abs().flatten();
+                    flat.add(a);
+                    n += a.size();
+                }
+                List<NDArray> selected = selectFlat(flat, keep(density, n));
+                for (int i = 0; i < masked.size(); i++) {
+                    masks.add(selected.get(i).reshape(masked.get(i).weight().getShape()));
+                }
+            }
+            for (NDArray m : masks) {
+                NDScope.unregister(m);
+            }
+        }
+        for (int i = 0; i < masked.size(); i++) {
+            masked.get(i).setMask(masks.get(i));
+        }
+    }
+
+    /** k = round(density * n), half up. */
+    public static long keep(double density, long n) {
+        return Math.round(density * n);
+    }
+
+    /**
+     * 0/1 float masks over the concatenation of {@code values} (each 1-D, non-negative) that keep
+     * exactly the {@code k} largest entries, ties broken towards the lowest concatenated index.
+     */
+    static List<NDArray> selectFlat(List<NDArray> values, long k) {
+        long n = 0;
+        for (NDArray v : values) {
+            n += v.size();
+        }
+        List<NDArray> out = new ArrayList<>();
+        if (k <= 0 || k >= n) {
+            for (NDArray v : values) {
+                out.add(k <= 0 ? v.zerosLike() : v.onesLike());
+            }
+            return out;
+        }
+        float t = kthLargest(values, k, n);
+        long need = k;
+        long[] tieCounts = new long[values.size()];
+        List<NDArray> gts = new ArrayList<>();
+        List<NDArray> eqs = new ArrayList<>();
+        for (int i = 0; i < values.size(); i++) {
+            NDArray gt = values.get(i).gt(t);
+            NDArray eq = values.get(i).eq(t);
+            need -= count(gt);
+            tieCounts[i] = count(eq);
+            gts.add(gt);
+            eqs.add(eq);
+        }
+        // `need` entries equal to t are kept: all ties of the first tensors, then a prefix.
+        for (int i = 0; i < values.size(); i++) {
+            NDArray kept = gts.get(i);
+            if (need >= tieCounts[i]) {
+                kept = kept.logicalOr(eqs.get(i));
+                need -= tieCounts[i];
+            } else if (need > 0) {
+                NDArray eq = eqs.get(i);
+                kept = kept.logicalOr(eq.logicalAnd(eq.toType(DataType.INT64, false).cumSum(0).lte(need)));
+                need = 0;
+            }
+            out.add(kept.toType(DataType.FLOAT32, false));
+        }
+        return out;
+    }
+
+    private static long count(NDArray bool) {
+        return bool.toType(DataType.INT64, false).sum().getLong();
+    }
+
+    /** The k-th largest value of the concatenation (1 <= k < n), via topk on the smaller side. */
+    private static float kthLargest(List<NDArray> values, long k, long n) {
+        NDArray all = values.size() == 1 ? values.get(0) : NDArrays.concat(new NDList(values));
+        if (k <= n / 2) {
+            return all.topK(Math.toIntExact(k), 0, true, false).get(0).min().getFloat();
+        }
+        return all.topK(Math.toIntExact(n - k + 1), 0, false, false).get(0).max().getFloat();
+    }
+}
