@@ -1,0 +1,269 @@
+package slt.checkpoint;
+
+import ai.djl.ndarray.NDArray;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import slt.Sha256;
+
+/**
+ * A run's checkpoints, {@code <run>/checkpoints/step-NNNNNNNN/}: {@code model.safetensors}
+ * (trained tensors), {@code optimizer.safetensors} (AdamW moments), {@code state.json} (step,
+ * sampler position, best so far, ...) and {@code MANIFEST.json} (sha256 and size of each file).
+ * Saving is atomic: files are written and fsynced in a temporary directory, which is renamed into
+ * place; then the {@code latest} (and {@code best}) pointer files are replaced the same way. A crash
+ * at any instant leaves the previous checkpoint and pointers usable. This class decides nothing
+ * about when to save; the training loop does.
+ */
+public final class Checkpoints {
+    private static final Logger LOG = LogManager.getLogger(Checkpoints.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    public static final String MODEL = "model.safetensors";
+    public static final String OPTIMIZER = "optimizer.safetensors";
+    public static final String STATE = "state.json";
+    public static final String MANIFEST = "MANIFEST.json";
+
+    private final Path root;
+
+    /** The checkpoints of the run in {@code runDir}. */
+    public Checkpoints(Path runDir) {
+        this.root = runDir.resolve("checkpoints");
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** A verified checkpoint on disk. */
+    public record Checkpoint(Path dir, long step, JsonNode state) {
+        public Path model() {
+            return dir.resolve(MODEL);
+        }
+
+        public Path optimizer() {
+            return dir.resolve(OPTIMIZER);
+        }
+    }
+
+    /**
+     * Saves a checkpoint for {@code step} atomically and points {@code latest} (and {@code best}
+     * when {@code isBest}) at it; then keeps only the newest {@code keep} checkpoints plus the best.
+     */
+    public Path save(long step, Map<String, NDArray> model, Map<String, NDArray> optimizer, ObjectNode state,
+            boolean isBest, int keep) throws IOException {
+        Files.createDirectories(root);
+        String name = dirName(step);
+        Path tmp = root.resolve(".tmp-" + name + "-" + System.nanoTime());
+        Files.createDirectory(tmp);
+        try {
+            SafeTensors.write(tmp.resolve(MODEL), model, Map.of("format", "pt", "step", Long.toString(step)));
+            SafeTensors.write(tmp.resolve(OPTIMIZER), optimizer, Map.of("format", "pt", "step", Long.toString(step)));
+            writeDurably(tmp.resolve(STATE), JSON.writeValueAsBytes(state.put("step", step)));
+            ObjectNode manifest = JSON.createObjectNode();
+            ObjectNode files = manifest.putObject("files");
+            for (String f : List.of(MODEL, OPTIMIZER, STATE)) {
+                ObjectNode entry = files.putObject(f);
+                entry.put("bytes", Files.size(tmp.resolve(f)));
+                entry.put("sha256", Sha256.of(tmp.resolve(f)));
+            }
+            writeDurably(tmp.resolve(MANIFEST), JSON.writeValueAsBytes(manifest));
+            fsyncDir(tmp);
+            Path target = root.resolve(name);
+            if (Files.exists(target)) {
+                deleteTree(target);
+            }
+            move(tmp, target);
+            fsyncDir(root);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+        writePointer("latest", name);
+        if (isBest) {
+            writePointer("best", name);
+        }
+        prune(keep);
+        return root.resolve(name);
+    }
+
+    /**
+     * The newest checkpoint whose files match its manifest. A damaged one is reported with the
+     * name of the bad file and skipped (with a warning) in favour of the one before it.
+     */
+    public Optional<Checkpoint> latest() throws IOException {
+        List<Path> dirs = stepDirs();
+        for (int i = dirs.size() - 1; i >= 0; i--) {
+            Path dir = dirs.get(i);
+            Optional<String> problem = verify(dir);
+            if (problem.isEmpty()) {
+                return Optional.of(open(dir));
+            }
+            LOG.warn("checkpoint {} is unusable ({}); falling back to the one before it", dir, problem.get());
+        }
+        return Optional.empty();
+    }
+
+    /** The checkpoint {@code best} points to, verified, if any. */
+    public Optional<Checkpoint> best() throws IOException {
+        String pointer = readPointer("best");
+        if (pointer == null) {
+            return Optional.empty();
+        }
+        Path dir = root.resolve(pointer);
+        Optional<String> problem = verify(dir);
+        if (problem.isPresent()) {
+            throw new IOException("best checkpoint " + dir + " is unusable: " + problem.get());
+        }
+        return Optional.of(open(dir));
+    }
+
+    /** Empty when every file of {@code dir} matches its manifest, else what is wrong, naming the file. */
+    public static Optional<String> verify(Path dir) throws IOException {
+        Path manifest = dir.resolve(MANIFEST);
+        if (!Files.isRegularFile(manifest)) {
+            return Optional.of("missing " + manifest);
+        }
+        JsonNode files;
+        try {
+            files = JSON.readTree(manifest.toFile()).get("files");
+        } catch (IOException e) {
+            return Optional.of("corrupt " + manifest);
+        }
+        if (files == null || !files.isObject()) {
+            return Optional.of("corrupt " + manifest);
+        }
+        for (var it = files.fields(); it.hasNext(); ) {
+            var e = it.next();
+            Path f = dir.resolve(e.getKey());
+            if (!Files.isRegularFile(f)) {
+                return Optional.of("missing " + f);
+            }
+            if (Files.size(f) != e.getValue().path("bytes").asLong(-1)) {
+                return Optional.of("truncated " + f + " (" + Files.size(f) + " bytes, manifest says "
+                        + e.getValue().path("bytes").asLong() + ")");
+            }
+            if (!Sha256.of(f).equals(e.getValue().path("sha256").asText())) {
+                return Optional.of("corrupt " + f + " (sha256 differs from the manifest)");
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Checkpoint open(Path dir) throws IOException {
+        JsonNode state = JSON.readTree(dir.resolve(STATE).toFile());
+        return new Checkpoint(dir, state.path("step").asLong(), state);
+    }
+
+    /** Step directories, oldest first. */
+    private List<Path> stepDirs() throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return dirs;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, "step-*")) {
+            ds.forEach(dirs::add);
+        }
+        dirs.sort(Comparator.comparing(p -> p.getFileName().toString()));
+        return dirs;
+    }
+
+    private void prune(int keep) throws IOException {
+        List<Path> dirs = stepDirs();
+        String best = readPointer("best");
+        String latest = readPointer("latest");
+        int removable = dirs.size() - keep;
+        for (int i = 0; i < dirs.size() && removable > 0; i++) {
+            String n = dirs.get(i).getFileName().toString();
+            if (n.equals(best) || n.equals(latest)) {
+                continue;
+            }
+            deleteTree(dirs.get(i));
+            removable--;
+        }
+    }
+
+    static String dirName(long step) {
+        return String.format("step-%08d", step);
+    }
+
+    private String readPointer(String name) throws IOException {
+        Path p = root.resolve(name);
+        if (!Files.isRegularFile(p)) {
+            return null;
+        }
+        String s = Files.readString(p, StandardCharsets.UTF_8).trim();
+        return s.matches("step-\\d{8}") ? s : null;
+    }
+
+    private void writePointer(String name, String target) throws IOException {
+        Path tmp = root.resolve("." + name + ".tmp");
+        writeDurably(tmp, (target + "\n").getBytes(StandardCharsets.UTF_8));
+        move(tmp, root.resolve(name));
+        fsyncDir(root);
+    }
+
+    /** Writes bytes to {@code file} and fsyncs it. */
+    public static void writeDurably(Path file, byte[] bytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            var buf = java.nio.ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(true);
+        }
+    }
+
+    /** Atomically replaces {@code target} with {@code tmp}: a durable write with no torn state. */
+    public static void replaceDurably(Path target, byte[] bytes) throws IOException {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
+        writeDurably(tmp, bytes);
+        move(tmp, target);
+        fsyncDir(target.toAbsolutePath().getParent());
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private static void fsyncDir(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            // some file systems cannot fsync a directory; the rename is still atomic
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
