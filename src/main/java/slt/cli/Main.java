@@ -1,0 +1,58 @@
+package slt.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import slt.UserError;
+
+/** {@code slt}: edge-popup strong lottery tickets in GPT-2. Entry point of the runnable jar. */
+@Command(
+        name = "slt",
+        mixinStandardHelpOptions = true,
+        version = "slt 0.1.0 (DJL 0.32.0, libtorch 2.5.1)",
+        description = "Strong lottery tickets in GPT-2 with edge-popup (Otsuka et al., AAAI 2026).",
+        subcommands = {TrainCommand.class, EvalCommand.class, DataCommand.class, ConfigCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        // No surprise network access: libtorch comes from the jar or PYTORCH_LIBRARY_PATH.
+        setDefault("ai.djl.offline", "true");
+        setDefault("OPT_OUT_TRACKING", "true");
+        System.exit(run(args));
+    }
+
+    private static void setDefault(String key, String value) {
+        if (System.getProperty(key) == null && System.getenv(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    /** Runs the CLI and returns its exit code: 0 ok, 2 a user error (one line on stderr), 1 a bug. */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable cause = ex;
+            while (!(cause instanceof UserError) && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            PrintWriter err = cmd.getErr();
+            if (cause instanceof UserError) {
+                err.println("error: " + cause.getMessage());
+                err.flush();
+                return 2;
+            }
+            ex.printStackTrace(err);
+            err.flush();
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: train, eval, data or config");
+    }
+}

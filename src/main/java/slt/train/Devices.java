@@ -1,0 +1,40 @@
+package slt.train;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import slt.UserError;
+import slt.config.Config;
+
+/** Chooses where a run computes, and sets libtorch's threads before the engine loads. */
+public final class Devices {
+    private Devices() {}
+
+    /**
+     * Sets libtorch's intra-op threads ({@code threads} &gt; 0) and one inter-op thread; takes effect
+     * only before the PyTorch engine is first used in this JVM.
+     */
+    public static void configureThreads(int threads) {
+        if (threads > 0 && System.getProperty("ai.djl.pytorch.num_threads") == null) {
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+        }
+        if (System.getProperty("ai.djl.pytorch.num_interop_threads") == null) {
+            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        }
+    }
+
+    /** The device for {@code run.device}: auto = first GPU if libtorch sees one, else CPU. */
+    public static Device resolve(Config.Device wanted) {
+        int gpus = Engine.getInstance().getGpuCount();
+        return switch (wanted) {
+            case CPU -> Device.cpu();
+            case GPU -> {
+                if (gpus == 0) {
+                    throw new UserError("run.device is gpu but libtorch sees no GPU: use the cuda build (see README, "
+                            + "'GPU'), check LD_LIBRARY_PATH holds libcudart, or set run.device=cpu");
+                }
+                yield Device.gpu(0);
+            }
+            case AUTO -> gpus > 0 ? Device.gpu(0) : Device.cpu();
+        };
+    }
+}

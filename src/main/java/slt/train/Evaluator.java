@@ -1,0 +1,35 @@
+package slt.train;
+
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import slt.data.TokenWindows;
+import slt.model.Gpt2;
+
+/** Mean token cross-entropy of a model over (the first windows of) an evaluation set. */
+public final class Evaluator {
+    private Evaluator() {}
+
+    /**
+     * Mean negative log-likelihood per token over windows 0 .. min(limit, windows) - 1, in
+     * batches of {@code batch}; the model's masks must be current. Sums are kept in double.
+     */
+    public static double meanLoss(Gpt2 model, TokenWindows set, Integer limit, int batch, NDManager manager) {
+        long windows = limit == null ? set.windows() : Math.min(limit, set.windows());
+        double nll = 0;
+        long tokens = 0;
+        for (long start = 0; start < windows; start += batch) {
+            int n = (int) Math.min(batch, windows - start);
+            long[] idx = new long[n];
+            for (int i = 0; i < n; i++) {
+                idx[i] = start + i;
+            }
+            try (NDScope ignored = new NDScope()) {
+                NDList b = set.batch(manager, idx);
+                nll += Losses.nllSum(model.logits(b.get(0)), b.get(1)).getFloat();
+                tokens += b.get(1).size();
+            }
+        }
+        return nll / tokens;
+    }
+}

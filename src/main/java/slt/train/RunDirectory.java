@@ -1,0 +1,112 @@
+package slt.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Map;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import slt.UserError;
+import slt.checkpoint.Checkpoints;
+import slt.config.Config;
+import slt.config.ConfigLoader;
+
+/**
+ * The files of one run, {@code <run.dir>/<run.name>/}: {@code config.yaml} (the fully resolved
+ * config), {@code metrics.jsonl} (one JSON object per log point), {@code summary.json} (at the
+ * end) and {@code checkpoints/}.
+ */
+public final class RunDirectory {
+    private static final Logger LOG = LogManager.getLogger(RunDirectory.class);
+    public static final String CONFIG = "config.yaml";
+    public static final String METRICS = "metrics.jsonl";
+    public static final String SUMMARY = "summary.json";
+    private static final ObjectMapper JSON = ConfigLoader.json();
+
+    private final Path dir;
+
+    public RunDirectory(Path dir) {
+        this.dir = dir;
+    }
+
+    public Path path() {
+        return dir;
+    }
+
+    /** True when {@code dir} holds (part of) a run. */
+    public static boolean holdsRun(Path dir) {
+        return Files.exists(dir.resolve(CONFIG)) || Files.exists(dir.resolve(METRICS))
+                || Files.exists(dir.resolve("checkpoints"));
+    }
+
+    /**
+     * Creates the directory for a new run. A directory that already holds a run is refused,
+     * unless {@code force}, which moves it aside to {@code <name>.replaced-<time>} (nothing is deleted).
+     */
+    public static RunDirectory create(Path dir, boolean force) {
+        try {
+            if (holdsRun(dir)) {
+                if (!force) {
+                    throw new UserError("run directory " + dir + " already holds a run: pick another run.name, "
+                            + "or pass --force to move the old run aside");
+                }
+                Path aside = dir.resolveSibling(dir.getFileName() + ".replaced-"
+                        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                Files.move(dir, aside);
+                LOG.warn("--force: moved the previous run in {} to {}", dir, aside);
+            }
+            Files.createDirectories(dir);
+            if (!Files.isWritable(dir)) {
+                throw new UserError("run directory " + dir + " is not writable: fix its permissions or set run.dir");
+            }
+            return new RunDirectory(dir);
+        } catch (IOException e) {
+            throw new UserError("cannot create run directory " + dir + ": " + e.getMessage()
+                    + " (check permissions and free space, or set run.dir)");
+        }
+    }
+
+    /** Opens the directory of an existing run, or fails naming what is missing. */
+    public static RunDirectory open(Path dir) {
+        if (!Files.isRegularFile(dir.resolve(CONFIG))) {
+            throw new UserError(dir + " is not a run directory (no " + CONFIG + "): pass the directory a training run created, "
+                    + "e.g. checkpoints/<run.name>");
+        }
+        return new RunDirectory(dir);
+    }
+
+    /** The run's resolved config. */
+    public Config config() {
+        return ConfigLoader.load(dir.resolve(CONFIG), null);
+    }
+
+    public void writeConfig(Config config) throws IOException {
+        String header = "# Resolved config of run " + dir.getFileName() + " (every key; slt.qk_scale is numeric).\n";
+        Checkpoints.replaceDurably(dir.resolve(CONFIG), (header + ConfigLoader.toYaml(config)).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Appends one JSON object as a line to metrics.jsonl. */
+    public void appendMetrics(Map<String, Object> line) throws IOException {
+        try (BufferedWriter w = Files.newBufferedWriter(dir.resolve(METRICS), StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            w.write(JSON.writeValueAsString(line));
+            w.write('\n');
+        }
+    }
+
+    public void writeSummary(Map<String, Object> summary) throws IOException {
+        Checkpoints.replaceDurably(dir.resolve(SUMMARY),
+                JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(summary));
+    }
+
+    public Checkpoints checkpoints() {
+        return new Checkpoints(dir);
+    }
+}
