@@ -12,6 +12,9 @@ import slt.config.ConfigLoader;
 @Command(name = "config", mixinStandardHelpOptions = true,
         description = "Validate a config and print it fully resolved (every key, defaults filled in).")
 final class ConfigCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--config", paramLabel = "FILE", description = "run config (default: the built-in defaults)")
     Path config;
 
@@ -20,7 +23,7 @@ final class ConfigCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.out.print(ConfigLoader.toYaml(ConfigLoader.load(config, overrides).resolved()));
+        spec.commandLine().getOut().print(ConfigLoader.toYaml(ConfigLoader.load(config, overrides).resolved()));
         return 0;
     }
 }

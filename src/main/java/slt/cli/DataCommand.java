@@ -22,6 +22,9 @@ final class DataCommand implements Runnable {
     @Command(name = "download", mixinStandardHelpOptions = true,
             description = "Download and unpack WikiText (resumable, sha256-checked) into <dir>/<dataset>/.")
     static final class DownloadCommand implements Callable<Integer> {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Parameters(paramLabel = "DATASET", description = "wikitext-103 or wikitext-2")
         String dataset;
 
@@ -47,7 +50,7 @@ final class DataCommand implements Runnable {
                 a = new Download.Archive(a.dataset(), a.variant(), url, sha256.toLowerCase(), -1);
             }
             Path target = Download.fetch(a, dir);
-            System.out.println(a.dataset() + " (" + a.variant() + ") is in " + target + "; use it with --set data.path=" + target);
+            spec.commandLine().getOut().println(a.dataset() + " (" + a.variant() + ") is in " + target + "; use it with --set data.path=" + target);
             return 0;
         }
     }

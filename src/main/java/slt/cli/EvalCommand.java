@@ -11,6 +11,9 @@ import slt.train.Evaluation;
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Evaluate a run's latest (or best) checkpoint on a split; prints mean token loss and perplexity.")
 final class EvalCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
 
     @Option(names = "--run-dir", required = true, paramLabel = "DIR", description = "a run directory, e.g. checkpoints/quickstart")
     Path runDir;
@@ -32,7 +35,7 @@ final class EvalCommand implements Callable<Integer> {
             default -> throw new slt.UserError("--split '" + split + "' is not valid or test");
         };
         Evaluation.Result r = Evaluation.ofRun(runDir, s, best, windows);
-        System.out.printf("%s %s step %d: loss %.6f ppl %.3f (%d windows of %d tokens)%n",
+        spec.commandLine().getOut().printf("%s %s step %d: loss %.6f ppl %.3f (%d windows of %d tokens)%n",
                 runDir, split, r.step(), r.loss(), Math.exp(r.loss()), r.windows(), r.seqLen());
         return 0;
     }

@@ -32,7 +32,12 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns its exit code: 0 ok, 2 a user error (one line on stderr), 1 a bug. */
     public static int run(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** As {@link #run(String...)}, printing to the given writers (tests capture them). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = new CommandLine(new Main()).setOut(out).setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable cause = ex;
             while (!(cause instanceof UserError) && cause.getCause() != null) {
