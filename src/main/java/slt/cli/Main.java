@@ -43,14 +43,14 @@ public final class Main implements Runnable {
             while (!(cause instanceof UserError) && cause.getCause() != null) {
                 cause = cause.getCause();
             }
-            PrintWriter err = cmd.getErr();
+            PrintWriter errOut = cmd.getErr();
             if (cause instanceof UserError) {
-                err.println("error: " + cause.getMessage());
-                err.flush();
+                errOut.println("error: " + cause.getMessage());
+                errOut.flush();
                 return 2;
             }
-            ex.printStackTrace(err);
-            err.flush();
+            ex.printStackTrace(errOut);
+            errOut.flush();
             return 1;
         });
         return cl.execute(args);
