@@ -32,7 +32,7 @@ final class EvalCommand implements Callable<Integer> {
         Config.Split s = switch (split.toLowerCase()) {
             case "valid" -> Config.Split.VALID;
             case "test" -> Config.Split.TEST;
-            default -> throw new slt.UserError("--split '" + split + "' is not valid or test");
+            default -> throw new slt.UserError("--split '" + split + "': choose valid or test");
         };
         Evaluation.Result r = Evaluation.ofRun(runDir, s, best, windows);
         spec.commandLine().getOut().printf("%s %s step %d: loss %.6f ppl %.3f (%d windows of %d tokens)%n",

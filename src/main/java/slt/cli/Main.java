@@ -38,6 +38,12 @@ public final class Main implements Runnable {
     /** As {@link #run(String...)}, printing to the given writers (tests capture them). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main()).setOut(out).setErr(err);
+        cl.setParameterExceptionHandler((ex, badArgs) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("error: " + ex.getMessage() + " (see: " + cmd.getCommandSpec().qualifiedName() + " --help)");
+            cmd.getErr().flush();
+            return 2;
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable cause = ex;
             while (!(cause instanceof UserError) && cause.getCause() != null) {

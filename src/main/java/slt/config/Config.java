@@ -140,6 +140,9 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
         }
         if (slt.mode() == Mode.DENSE) {
             b.append("-dense");
+            if (qkScale() != 1.0) {
+                b.append("-qk").append(trim(Math.round(qkScale() * 100) / 100.0));
+            }
         } else {
             b.append("-slt-qk").append(trim(Math.round(qkScale() * 100) / 100.0));
             b.append("-k").append(trim(slt.density()));

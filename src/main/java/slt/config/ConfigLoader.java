@@ -3,6 +3,7 @@ package slt.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -40,6 +41,7 @@ public final class ConfigLoader {
             .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .enable(EnumFeature.WRITE_ENUMS_TO_LOWERCASE)
             .build();
 
@@ -108,8 +110,11 @@ public final class ConfigLoader {
             throw new UserError("config file " + file + " not found: pass an existing file, e.g. --config configs/quickstart.yaml");
         }
         try {
-            Object tree = YAML.readValue(file.toFile(), Object.class);
-            return tree == null ? new LinkedHashMap<String, Object>() : tree;
+            JsonNode tree = YAML.readTree(file.toFile());
+            if (tree == null || tree.isMissingNode() || tree.isNull()) {
+                return new LinkedHashMap<String, Object>(); // an empty file means: the defaults
+            }
+            return YAML.convertValue(tree, Object.class);
         } catch (NoSuchFileException e) {
             throw new UserError("config file " + file + " not found");
         } catch (JsonProcessingException e) {
