@@ -7,7 +7,7 @@ import slt.config.Config;
 /**
  * The training and evaluation token spans a data config describes. With {@code data.holdout} 0
  * the model trains on {@code wiki.<train_split>} and validates on {@code wiki.valid}; with a
- * holdout h &gt; 0 the last h of the training file's articles are held out as the validation set
+ * holdout h &gt; 0 the last round(h * articles) (at least one) of the training file's articles are held out as the validation set
  * (how tests and the quickstart use the one real split available here). {@code test} is always
  * {@code wiki.test}.
  */
@@ -54,7 +54,7 @@ public final class Corpus {
             return file.size();
         }
         long[] starts = file.articleStarts();
-        int keep = (int) Math.floor((1 - data.holdout()) * starts.length);
+        int keep = starts.length - (int) Math.max(1, Math.round(data.holdout() * starts.length));
         if (keep < 1 || keep >= starts.length) {
             throw new UserError("data.holdout " + data.holdout() + " leaves no article on one side of the split ("
                     + starts.length + " articles): choose a holdout between " + String.format("%.3f", 1.0 / starts.length)

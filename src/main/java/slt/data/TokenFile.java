@@ -27,7 +27,8 @@ import slt.UserError;
  * back byte for byte); an end-of-text id (50256) precedes every article. The cache records the
  * source's size and modification time and is rebuilt when either changes.
  *
- * <p>Cache layout (little-endian): magic {@code SLTTOK01}, source size (i64), source mtime ms
+ * <p>The cache is {@code <file>.gpt2.bin} next to the source, or {@code <file>.<dir hash>.gpt2.bin}
+ * in a separate cache directory. Layout (little-endian): magic {@code SLTTOK01}, source size (i64), source mtime ms
  * (i64), token count (i64), article count (i32), article start offsets (i64 each, the offset of
  * the article's end-of-text id), then the ids as unsigned 16-bit integers.
  */
@@ -80,11 +81,15 @@ public final class TokenFile {
      * or {@code data/cache} when the source's directory is read-only), tokenising on a miss.
      */
     public static TokenFile load(Path source, Path cacheDir) {
-        Path dir = cacheDir != null ? cacheDir : source.toAbsolutePath().getParent();
+        Path home = source.toAbsolutePath().normalize().getParent();
+        Path dir = cacheDir != null ? cacheDir : home;
         if (cacheDir == null && !Files.isWritable(dir)) {
             dir = Path.of("data", "cache");
         }
-        Path cache = dir.resolve(source.getFileName() + ".gpt2.bin");
+        // away from its source, a cache's name also carries the source directory, so that two
+        // data sets sharing one cache directory (wikitext-2 and -103 both have wiki.train.raw) do not collide
+        String tag = dir.toAbsolutePath().normalize().equals(home) ? "" : "." + Integer.toHexString(home.toString().hashCode());
+        Path cache = dir.resolve(source.getFileName() + tag + ".gpt2.bin");
         try {
             long size = Files.size(source);
             long mtime = Files.getLastModifiedTime(source).toMillis();
