@@ -114,12 +114,54 @@ public final class MaskSelector {
         return bool.toType(DataType.INT64, false).sum().getLong();
     }
 
-    /** The k-th largest value of the concatenation (1 <= k < n), via topk on the smaller side. */
+    /** The k-th largest value of the concatenation (1 <= k < n). */
     private static float kthLargest(List<NDArray> values, long k, long n) {
         NDArray all = values.size() == 1 ? values.get(0) : NDArrays.concat(new NDList(values));
+        if (n > SAMPLED_SELECT_MIN) {
+            Float t = sampledSelect(all, k, n);
+            if (t != null) {
+                return t;
+            }
+        }
+        return exactSelect(all, k, n);
+    }
+
+    /** Tensors larger than this use {@link #sampledSelect}; smaller ones a plain topk. */
+    static final long SAMPLED_SELECT_MIN = 1 << 18;
+    private static final int SAMPLE = 1 << 16;
+
+    /** k-th largest (1 <= k <= n) by torch topk of the smaller side (k or n - k + 1 values). */
+    private static float exactSelect(NDArray all, long k, long n) {
         if (k <= n / 2) {
             return all.topK(Math.toIntExact(k), 0, true, false).get(0).min().getFloat();
         }
         return all.topK(Math.toIntExact(n - k + 1), 0, false, false).get(0).max().getFloat();
+    }
+
+    /**
+     * Exact k-th largest in a few passes (Floyd-Rivest style): a strided sample brackets the
+     * threshold in [lo, hi]; counting confirms that the k-th largest lies in the bracket, and a
+     * topk over the few values inside it finds it exactly. Returns null when the sample's bracket
+     * misses (the caller then selects over everything), so the answer is always exact.
+     */
+    private static Float sampledSelect(NDArray all, long k, long n) {
+        long stride = n / SAMPLE;
+        NDArray sample = all.get("::" + stride).sort(); // ascending
+        long m = sample.size();
+        double q = (double) k / n;
+        double margin = 4 * Math.sqrt(m * q * (1 - q)) + 16;
+        long rank = Math.round(q * m); // rank from the top in the sample
+        long hiIdx = Math.min(m - 1, m - Math.max(1, Math.round(rank - margin)));
+        long loIdx = Math.max(0, m - Math.min(m, Math.round(rank + margin)));
+        float hi = sample.getFloat(hiIdx);
+        float lo = sample.getFloat(loIdx);
+        long aboveHi = count(all.gt(hi));
+        long atLeastLo = count(all.gte(lo));
+        if (aboveHi >= k || atLeastLo < k) {
+            return null;
+        }
+        NDArray inside = all.get(all.gte(lo).logicalAnd(all.lte(hi)));
+        long need = k - aboveHi; // rank of the threshold among the values inside [lo, hi]
+        return exactSelect(inside, need, inside.size());
     }
 }
