@@ -104,6 +104,17 @@ public final class Trainer implements AutoCloseable {
         LOG.info("{} optimizer steps of {} sequences x {} tokens ({} micro-batches of {}); {} trainable tensors",
                 total, t.batchSize(), config.data().seqLen(), accumulation, t.microBatch(), model.trainable().size());
 
+        if (step == 0) { // the untrained ticket (random scores): the baseline every curve starts from
+            double initial = validate();
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("step", 0L);
+            line.put("epoch", 0.0);
+            line.put("val_loss", initial);
+            line.put("val_ppl", Math.exp(initial));
+            run.appendMetrics(line);
+            LOG.info("step 0 (untrained): val_loss {} val_ppl {}", String.format("%.4f", initial),
+                    String.format("%.2f", Math.exp(initial)));
+        }
         double lossSinceLog = 0;
         int stepsSinceLog = 0;
         long logStart = System.nanoTime();
