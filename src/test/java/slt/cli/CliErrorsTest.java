@@ -1,0 +1,323 @@
+package slt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The CLI's contract for user errors: exit code 2 and exactly one line {@code error: ...} on
+ * stderr that names the problem and the fix, no stack trace. No test here starts training.
+ */
+class CliErrorsTest {
+
+    /** The read-only WikiText-103 validation file shared by all sessions (relative to the repo root). */
+    private static final Path SHARED_DATA = Path.of("../shared/data/wikitext-103");
+
+    @TempDir
+    Path tmp;
+
+    record Result(int code, String out, String err) {
+        List<String> errLines() {
+            return err.lines().filter(l -> !l.isBlank()).toList();
+        }
+    }
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code;
+        try (PrintWriter o = new PrintWriter(out, true); PrintWriter e = new PrintWriter(err, true)) {
+            code = Main.run(o, e, args);
+        }
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    /** Exit 2, one line "error: ..." on stderr mentioning every needle, nothing on stdout. */
+    private static String assertUserError(Result r, String... needles) {
+        assertEquals(2, r.code(), "exit code; stderr was:\n" + r.err());
+        List<String> lines = r.errLines();
+        assertEquals(1, lines.size(), "exactly one line on stderr, got:\n" + r.err());
+        String line = lines.get(0);
+        assertTrue(line.startsWith("error: "), "starts with 'error: ': " + line);
+        assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), "no stack trace: " + r.err());
+        assertEquals("", r.out(), "nothing on stdout");
+        for (String n : needles) {
+            assertTrue(line.contains(n), "error should mention '" + n + "': " + line);
+        }
+        return line;
+    }
+
+    private Path file(String name, String text) throws IOException {
+        Path f = tmp.resolve(name);
+        Files.createDirectories(f.getParent());
+        Files.writeString(f, text);
+        return f;
+    }
+
+    private static List<String> listing(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(p -> !p.equals(dir)).map(p -> dir.relativize(p).toString()).sorted().toList();
+        }
+    }
+
+    // ---- usage errors (picocli) -----------------------------------------------------------
+
+    @Test
+    void trainWithoutConfigIsAUsageErrorNamingConfig() {
+        Result r = run("train");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--config"), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void trainWithoutConfigIsOneErrorLine() {
+        assertUserError(run("train"), "--config");
+    }
+
+    @Test
+    void unknownOptionIsOneErrorLine() {
+        assertUserError(run("train", "--config", "x.yaml", "--sett", "train.lr=1"), "--sett");
+    }
+
+    // ---- train ------------------------------------------------------------------------
+
+    @Test
+    void trainWithMissingConfigFile() {
+        Path missing = tmp.resolve("missing.yaml");
+        assertUserError(run("train", "--config", missing.toString()), missing.toString(), "not found", "--config");
+    }
+
+    @Test
+    void trainWithUnknownKeyViaSet() throws IOException {
+        Path cfg = file("run.yaml", "model:\n  preset: tiny\n");
+        assertUserError(run("train", "--config", cfg.toString(), "--set", "train.lrr=1e-3"),
+                "'train.lrr'", "--set", "known keys", "min_lr");
+    }
+
+    @Test
+    void trainWithBadValueViaSet() throws IOException {
+        Path cfg = file("run.yaml", "model:\n  preset: tiny\n");
+        assertUserError(run("train", "--config", cfg.toString(), "--set", "train.lr=fast"),
+                "'train.lr'", "fast", "number");
+    }
+
+    @Test
+    void trainWithMalformedSet() throws IOException {
+        Path cfg = file("run.yaml", "model:\n  preset: tiny\n");
+        assertUserError(run("train", "--config", cfg.toString(), "--set", "train.lr"),
+                "train.lr", "section.key=value");
+    }
+
+    @Test
+    void trainWithInvalidConfigValue() throws IOException {
+        Path cfg = file("run.yaml", "model:\n  preset: tiny\n");
+        // tiny has 128 positions; the default seq_len is 1024
+        assertUserError(run("train", "--config", cfg.toString()), "data.seq_len", "model.context");
+    }
+
+    @Test
+    void trainWithoutDataNamesTheFileAndTheDownloadCommand() throws IOException {
+        Path data = Files.createDirectories(tmp.resolve("empty-data"));
+        Path runs = tmp.resolve("runs");
+        Path cfg = file("run.yaml", "model:\n  preset: tiny\n");
+        Result r = run("train", "--config", cfg.toString(),
+                "--set", "data.seq_len=16",
+                "--set", "data.path=" + data,
+                "--set", "data.cache_dir=" + tmp.resolve("cache"),
+                "--set", "run.dir=" + runs);
+        assertUserError(r, data.resolve("wiki.train.raw").toString(), "./slt data download", "data.path");
+        assertFalse(Files.exists(runs), "no run directory for a run that never started: " + listing(runs));
+        assertEquals(List.of(), listing(data), "nothing written into the data directory");
+    }
+
+    @Test
+    void trainWithoutValidFileNamesIt() throws IOException {
+        Path data = Files.createDirectories(tmp.resolve("wikitext-2"));
+        Files.writeString(data.resolve("wiki.train.raw"), " = A = \n\n" + "word ".repeat(500) + "\n");
+        Path runs = tmp.resolve("runs");
+        Result r = run("train", "--config", file("run.yaml", "model:\n  preset: tiny\n").toString(),
+                "--set", "data.seq_len=16",
+                "--set", "data.path=" + data,
+                "--set", "data.cache_dir=" + tmp.resolve("cache"),
+                "--set", "run.dir=" + runs);
+        assertUserError(r, data.resolve("wiki.valid.raw").toString(), "./slt data download wikitext-2");
+        assertFalse(Files.exists(runs), "no run directory: " + listing(runs));
+    }
+
+    @Test
+    void trainIntoAnExistingRunIsRefusedWithoutForce() throws IOException {
+        assumeTrue(Files.isRegularFile(SHARED_DATA.resolve("wiki.valid.raw")), "needs " + SHARED_DATA);
+        Path runs = tmp.resolve("runs");
+        Path existing = file("runs/old/config.yaml", "# the previous run's config\n");
+        Path cfg = file("run.yaml", "run:\n  name: old\n  device: cpu\n");
+        Result r = run("train", "--config", cfg.toString(),
+                "--set", "run.dir=" + runs,
+                "--set", "model.preset=tiny",
+                "--set", "data.seq_len=16",
+                "--set", "data.path=" + SHARED_DATA,
+                "--set", "data.train_split=valid",
+                "--set", "data.holdout=0.1",
+                "--set", "data.cache_dir=" + tmp.resolve("cache"),
+                "--set", "train.batch_size=8");
+        assertUserError(r, runs.resolve("old").toString(), "already holds a run", "--force", "run.name");
+        assertEquals("# the previous run's config\n", Files.readString(existing), "the old run is untouched");
+        assertEquals(List.of("old", "old/config.yaml"), listing(runs), "nothing moved aside or added");
+    }
+
+    // ---- eval -------------------------------------------------------------------------
+
+    @Test
+    void evalOnADirectoryThatIsNoRun() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("not-a-run"));
+        assertUserError(run("eval", "--run-dir", dir.toString()), dir.toString(), "config.yaml", "run directory");
+    }
+
+    @Test
+    void evalOnAMissingDirectory() {
+        Path dir = tmp.resolve("nowhere");
+        assertUserError(run("eval", "--run-dir", dir.toString()), dir.toString(), "config.yaml");
+        assertFalse(Files.exists(dir), "eval creates nothing");
+    }
+
+    @Test
+    void evalWithUnknownSplit() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("run"));
+        file("run/config.yaml", "model:\n  preset: tiny\ndata:\n  seq_len: 16\n");
+        assertUserError(run("eval", "--run-dir", dir.toString(), "--split", "foo"), "--split", "'foo'", "valid", "test");
+    }
+
+    @Test
+    void evalOnARunWithoutCheckpoints() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("run"));
+        file("run/config.yaml", "model:\n  preset: tiny\ndata:\n  seq_len: 16\n");
+        assertUserError(run("eval", "--run-dir", dir.toString()), dir.toString(), "checkpoint");
+    }
+
+    @Test
+    void evalOnARunWithABrokenConfig() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("run"));
+        Path cfg = file("run/config.yaml", "train:\n  lrr: 1\n");
+        assertUserError(run("eval", "--run-dir", dir.toString()), "'train.lrr'", cfg.toString());
+    }
+
+    // ---- data -------------------------------------------------------------------------
+
+    @Test
+    void downloadOfAnUnknownDataset() {
+        assertUserError(run("data", "download", "nosuchset", "--dir", tmp.toString()),
+                "'nosuchset'", "wikitext-103", "wikitext-2");
+    }
+
+    @Test
+    void downloadOfAnUnknownVariant() {
+        assertUserError(run("data", "download", "wikitext-2", "--variant", "bytes", "--dir", tmp.toString()),
+                "'bytes'", "raw", "tokens");
+    }
+
+    @Test
+    void downloadFromAMirrorNeedsSha256() throws IOException {
+        assertUserError(run("data", "download", "wikitext-2", "--url", "http://x", "--dir", tmp.toString()),
+                "--url", "--sha256");
+        assertEquals(List.of(), listing(tmp), "nothing downloaded or created");
+    }
+
+    @Test
+    void downloadFromAMirrorNeedsAWellFormedSha256() throws IOException {
+        assertUserError(run("data", "download", "wikitext-2", "--url", "http://x", "--sha256", "abc",
+                "--dir", tmp.toString()), "--sha256", "64");
+        assertEquals(List.of(), listing(tmp));
+    }
+
+    @Test
+    void dataWithoutSubcommandNamesDownload() {
+        Result r = run("data");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("download"), r.err());
+    }
+
+    // ---- config -----------------------------------------------------------------------
+
+    @Test
+    void configWithABadKeyInTheFile() throws IOException {
+        Path cfg = file("bad.yaml", "slt:\n  densty: 0.5\n");
+        assertUserError(run("config", "--config", cfg.toString()), "'slt.densty'", cfg.toString(), "density");
+    }
+
+    @Test
+    void configWithABadEnum() {
+        assertUserError(run("config", "--set", "slt.scope=layer"), "'slt.scope'", "layer", "tensor", "global");
+    }
+
+    @Test
+    void configPrintsTheResolvedYaml() {
+        Result r = run("config", "--set", "model.preset=tiny", "--set", "data.seq_len=128", "--set", "slt.qk_scale=auto");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err());
+        assertTrue(r.out().contains("preset: tiny"), r.out());
+        assertTrue(r.out().contains("seq_len: 128"), r.out());
+        assertTrue(r.out().contains("2.8284271247461903"), "qk_scale resolved to a number: " + r.out());
+        assertTrue(r.out().contains("name: tiny-slt-qk2.83-k0.3-s1"), "run.name filled in: " + r.out());
+        assertTrue(r.out().contains("steps_per_epoch: 227"), "every key, defaults filled in: " + r.out());
+    }
+
+    @Test
+    void configWithTinyPresetAloneSaysWhatToSet() {
+        assertUserError(run("config", "--set", "model.preset=tiny"), "data.seq_len", "1024", "128", "model.context");
+    }
+
+    @Test
+    void configOutputLoadsBackAsTheSameConfig() throws IOException {
+        Result r = run("config", "--config", "configs/quickstart.yaml", "--set", "train.seed=4");
+        assertEquals(0, r.code(), r.err());
+        Path printed = file("printed.yaml", r.out());
+        Result again = run("config", "--config", printed.toString());
+        assertEquals(0, again.code(), again.err());
+        assertEquals(r.out(), again.out());
+    }
+
+    // ---- the real process ----------------------------------------------------------------
+
+    @Test
+    void realProcessExitsWithTwoAndOneErrorLine() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Path missing = tmp.resolve("missing.yaml");
+        List<String> cmd = new ArrayList<>(List.of(java, "-cp", cp, "slt.cli.Main", "train", "--config", missing.toString()));
+        Path stdout = tmp.resolve("stdout.txt");
+        Path stderr = tmp.resolve("stderr.txt");
+        Process p = new ProcessBuilder(cmd)
+                .directory(Path.of("").toAbsolutePath().toFile())
+                .redirectOutput(stdout.toFile())
+                .redirectError(stderr.toFile())
+                .start();
+        p.getOutputStream().close();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("the CLI process did not finish within 60 s");
+        }
+        String err = Files.readString(stderr);
+        assertEquals(2, p.exitValue(), "exit code; stderr:\n" + err);
+        List<String> lines = err.lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), "one line on stderr:\n" + err);
+        assertTrue(lines.get(0).startsWith("error:"), lines.get(0));
+        assertTrue(lines.get(0).contains(missing.toString()), lines.get(0));
+        assertEquals("", Files.readString(stdout).strip(), "nothing on stdout");
+    }
+}
