@@ -11,7 +11,7 @@ import slt.UserError;
         mixinStandardHelpOptions = true,
         version = "slt 0.1.0 (DJL 0.32.0, libtorch 2.5.1)",
         description = "Strong lottery tickets in GPT-2 with edge-popup (Otsuka et al., AAAI 2026).",
-        subcommands = {TrainCommand.class, EvalCommand.class, DataCommand.class, ConfigCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, DataCommand.class, ConfigCommand.class, InfoCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -37,7 +37,7 @@ public final class Main implements Runnable {
 
     /** As {@link #run(String...)}, printing to the given writers (tests capture them). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new Main()).setOut(out).setErr(err);
+        CommandLine cl = new CommandLine(new Main()).setOut(out).setErr(err).setCaseInsensitiveEnumValuesAllowed(true);
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine cmd = ex.getCommandLine();
             cmd.getErr().println("error: " + ex.getMessage() + " (see: " + cmd.getCommandSpec().qualifiedName() + " --help)");
@@ -64,6 +64,6 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: train, eval, data or config");
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: train, eval, data, config or info");
     }
 }

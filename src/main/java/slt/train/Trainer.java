@@ -95,6 +95,11 @@ public final class Trainer implements AutoCloseable {
         return run;
     }
 
+    /** Native arrays currently alive under this run's manager (flat over a run: no leaks). */
+    long liveArrays() {
+        return manager.getManagedArrays().size();
+    }
+
     /** Trains to the last step and returns the summary (also written to summary.json). */
     public Map<String, Object> run() throws IOException {
         Config.Train t = config.train();

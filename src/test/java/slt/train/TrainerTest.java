@@ -136,6 +136,23 @@ class TrainerTest {
         }
     }
 
+    @Test
+    void nativeArraysDoNotAccumulateAcrossStepsAndValidations() throws IOException {
+        Config c = TestRuns.tiny(tmp, "run.name=leak", "train.eval_windows=4", "train.grad_clip=1.0");
+        try (Trainer t = Trainer.create(c, false)) {
+            for (int i = 0; i < 2; i++) {
+                t.trainStep(1e-3, 2);
+            }
+            t.validate();
+            long warm = t.liveArrays();
+            for (int i = 0; i < 5; i++) {
+                t.trainStep(1e-3, 2);
+                t.validate();
+            }
+            assertEquals(warm, t.liveArrays(), "arrays alive after 2 vs 7 steps");
+        }
+    }
+
     private static List<JsonNode> readMetrics(Path runDir) throws IOException {
         List<JsonNode> out = new ArrayList<>();
         for (String line : Files.readAllLines(runDir.resolve(RunDirectory.METRICS))) {
