@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import ai.djl.engine.Engine;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -159,6 +161,33 @@ class CliErrorsTest {
                 "--set", "run.dir=" + runs);
         assertUserError(r, data.resolve("wiki.valid.raw").toString(), "./slt data download wikitext-2");
         assertFalse(Files.exists(runs), "no run directory: " + listing(runs));
+    }
+
+    @Test
+    void gpuRequestedWhereLibtorchSeesNoneIsRefused() throws IOException {
+        Assumptions.assumeTrue(Engine.getInstance().getGpuCount() == 0, "only meaningful without a GPU");
+        Path runs = tmp.resolve("runs");
+        Result r = run("train", "--config", file("run.yaml", "model:\n  preset: tiny\n").toString(),
+                "--set", "data.seq_len=16", "--set", "data.path=../shared/data/wikitext-103",
+                "--set", "data.train_split=valid", "--set", "data.holdout=0.1",
+                "--set", "data.cache_dir=" + tmp.resolve("cache"), "--set", "run.dir=" + runs,
+                "--set", "run.device=gpu");
+        assertUserError(r, "run.device", "gpu", "run.device=cpu");
+        assertFalse(Files.exists(runs), "no run directory: " + listing(runs));
+        assertUserError(run("info", "--device", "gpu"), "no GPU");
+    }
+
+    @Test
+    void evalOfAMissingTestSplitNamesTheFile() throws IOException {
+        Path data = Files.createDirectories(tmp.resolve("wikitext-103"));
+        Files.writeString(data.resolve("wiki.valid.raw"), " = A = \n\n" + "word ".repeat(500) + "\n");
+        Path runDir = Files.createDirectories(tmp.resolve("runs/r"));
+        Files.writeString(runDir.resolve("config.yaml"), "model:\n  preset: tiny\ndata:\n  seq_len: 16\n  path: " + data + "\n");
+        // a run directory needs a checkpoint before its data is read: give it an empty, valid one
+        new slt.checkpoint.Checkpoints(runDir).save(1, java.util.Map.of(), java.util.Map.of(),
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode(), false, 2);
+        assertUserError(run("eval", "--run-dir", runDir.toString(), "--split", "test"),
+                data.resolve("wiki.test.raw").toString(), "./slt data download");
     }
 
     @Test
