@@ -42,10 +42,22 @@ public final class Checkpoints {
     public static final String MANIFEST = "MANIFEST.json";
 
     private final Path root;
+    private WriteHook hook = (tmp, step) -> { };
+
+    /** Called in the middle of every save, between the tensor files and the manifest (test hook). */
+    public interface WriteHook {
+        void midWrite(Path tmpDir, long step) throws IOException;
+    }
 
     /** The checkpoints of the run in {@code runDir}. */
     public Checkpoints(Path runDir) {
         this.root = runDir.resolve("checkpoints");
+    }
+
+    /** Installs a hook that runs inside every save (tests use it to pause, fail or be killed mid-write). */
+    public Checkpoints withWriteHook(WriteHook writeHook) {
+        this.hook = writeHook;
+        return this;
     }
 
     public Path root() {
@@ -66,10 +78,12 @@ public final class Checkpoints {
     /**
      * Saves a checkpoint for {@code step} atomically and points {@code latest} (and {@code best}
      * when {@code isBest}) at it; then keeps only the newest {@code keep} checkpoints plus the best.
+     * {@code files} are small extra files stored with it (the config, the metrics so far).
      */
     public Path save(long step, Map<String, NDArray> model, Map<String, NDArray> optimizer, ObjectNode state,
-            boolean isBest, int keep) throws IOException {
+            Map<String, byte[]> files, boolean isBest, int keep) throws IOException {
         Files.createDirectories(root);
+        removeStaleTemporaries();
         String name = dirName(step);
         Path tmp = root.resolve(".tmp-" + name + "-" + System.nanoTime());
         Files.createDirectory(tmp);
@@ -77,10 +91,16 @@ public final class Checkpoints {
             SafeTensors.write(tmp.resolve(MODEL), model, Map.of("format", "pt", "step", Long.toString(step)));
             SafeTensors.write(tmp.resolve(OPTIMIZER), optimizer, Map.of("format", "pt", "step", Long.toString(step)));
             writeDurably(tmp.resolve(STATE), JSON.writeValueAsBytes(state.put("step", step)));
+            List<String> names = new ArrayList<>(List.of(MODEL, OPTIMIZER, STATE));
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                writeDurably(tmp.resolve(f.getKey()), f.getValue());
+                names.add(f.getKey());
+            }
+            hook.midWrite(tmp, step);
             ObjectNode manifest = JSON.createObjectNode();
-            ObjectNode files = manifest.putObject("files");
-            for (String f : List.of(MODEL, OPTIMIZER, STATE)) {
-                ObjectNode entry = files.putObject(f);
+            ObjectNode entries = manifest.putObject("files");
+            for (String f : names) {
+                ObjectNode entry = entries.putObject(f);
                 entry.put("bytes", Files.size(tmp.resolve(f)));
                 entry.put("sha256", Sha256.of(tmp.resolve(f)));
             }
@@ -119,6 +139,41 @@ public final class Checkpoints {
             LOG.warn("checkpoint {} is unusable ({}); falling back to the one before it", dir, problem.get());
         }
         return Optional.empty();
+    }
+
+    /** The checkpoint of {@code step}, verified, if there is one. */
+    public Optional<Checkpoint> atStep(long step) throws IOException {
+        Path dir = root.resolve(dirName(step));
+        if (!Files.isDirectory(dir)) {
+            return Optional.empty();
+        }
+        Optional<String> problem = verify(dir);
+        if (problem.isPresent()) {
+            throw new IOException("checkpoint " + dir + " is unusable: " + problem.get());
+        }
+        return Optional.of(open(dir));
+    }
+
+    /** Steps of the checkpoints on disk (verified or not), ascending. */
+    public List<Long> steps() throws IOException {
+        List<Long> out = new ArrayList<>();
+        for (Path d : stepDirs()) {
+            out.add(Long.parseLong(d.getFileName().toString().substring(5)));
+        }
+        return out;
+    }
+
+    /** Deletes directories left by saves that were interrupted (a crash mid-write). */
+    public void removeStaleTemporaries() throws IOException {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, ".tmp-*")) {
+            for (Path p : ds) {
+                LOG.warn("removing {}, left by a checkpoint write that did not finish", p);
+                deleteTree(p);
+            }
+        }
     }
 
     /** The checkpoint {@code best} points to, verified, if any. */

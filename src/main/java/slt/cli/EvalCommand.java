@@ -1,42 +1,46 @@
 package slt.cli;
 
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import slt.UserError;
 import slt.config.Config;
 import slt.train.Evaluation;
+import slt.train.LoadedModel;
 
-/** {@code slt eval}: the loss of a run's saved scores on the validation or test split. */
+/** {@code slt eval}: the loss of a run's checkpoint, or of a ticket, on the validation or test split. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Evaluate a run's latest (or best) checkpoint on a split; prints mean token loss and perplexity.")
+        description = "Evaluate a run's checkpoint (latest, --best or --step N) or a ticket; prints mean token loss and perplexity.")
 final class EvalCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-
-    @Option(names = "--run-dir", required = true, paramLabel = "DIR", description = "a run directory, e.g. checkpoints/quickstart")
-    Path runDir;
+    @Mixin
+    ModelSource source;
 
     @Option(names = "--split", defaultValue = "valid", paramLabel = "valid|test", description = "split to evaluate (default: ${DEFAULT-VALUE})")
     String split;
 
-    @Option(names = "--best", description = "use the best-validation checkpoint instead of the latest")
-    boolean best;
-
-    @Option(names = "--windows", paramLabel = "N", description = "evaluate only the first N windows (default: all)")
+    @Option(names = "--windows", paramLabel = "N",
+            description = "evaluate the first N windows; 0 = all (default: the run's train.eval_windows, as during training)")
     Integer windows;
 
     @Override
-    public Integer call() throws Exception {
+    public Integer call() {
         Config.Split s = switch (split.toLowerCase()) {
             case "valid" -> Config.Split.VALID;
             case "test" -> Config.Split.TEST;
-            default -> throw new slt.UserError("--split '" + split + "': choose valid or test");
+            default -> throw new UserError("--split '" + split + "': choose valid or test");
         };
-        Evaluation.Result r = Evaluation.ofRun(runDir, s, best, windows);
-        spec.commandLine().getOut().printf("%s %s step %d: loss %.6f ppl %.3f (%d windows of %d tokens)%n",
-                runDir, split, r.step(), r.loss(), Math.exp(r.loss()), r.windows(), r.seqLen());
+        if (windows != null && windows < 0) {
+            throw new UserError("--windows must be >= 0 (0 = all windows)");
+        }
+        try (LoadedModel m = source.load()) {
+            Evaluation.Result r = Evaluation.of(m, s, windows);
+            spec.commandLine().getOut().printf("%s %s step %d: loss %.6f ppl %.3f (%d windows of %d tokens)%n",
+                    m.source(), split, r.step(), r.loss(), Math.exp(r.loss()), r.windows(), r.seqLen());
+        }
         return 0;
     }
 }

@@ -28,6 +28,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Config cfg = ConfigLoader.load(config, overrides);
         try (Trainer trainer = Trainer.create(cfg, force)) {
+            Signals.onStop(trainer::requestStop);
             trainer.run();
         }
         return 0;

@@ -86,6 +86,16 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
         }
     }
 
+    /**
+     * Keys a resumed run may change: they leave the computation done so far as it was (where the
+     * data lives, where it runs, how often it evaluates, logs and saves, how long it goes on).
+     * {@code train.micro_batch} changes only the summation order of the accumulated gradient.
+     */
+    public static final java.util.Set<String> RESUMABLE_KEYS = java.util.Set.of(
+            "run.device", "run.threads", "data.path", "data.cache_dir", "train.epochs", "train.eval_every",
+            "train.eval_windows", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
+            "train.micro_batch");
+
     public enum Device { AUTO, CPU, GPU }
 
     public enum Mode { EDGEPOPUP, DENSE }

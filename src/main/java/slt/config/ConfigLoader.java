@@ -62,6 +62,22 @@ public final class ConfigLoader {
         return bind(tree).validate();
     }
 
+    /** Defaults, overlaid by YAML {@code text} (a config stored inside a file such as a ticket), overlaid by overrides. */
+    public static Config loadText(String text, String source, List<String> overrides) {
+        Map<String, Object> tree = defaultTree();
+        try {
+            JsonNode node = YAML.readTree(text);
+            if (node != null && !node.isMissingNode() && !node.isNull()) {
+                merge(tree, YAML.convertValue(node, Object.class), "", source);
+            }
+        } catch (JsonProcessingException e) {
+            throw new UserError("the config in " + source + " is not valid YAML: "
+                    + e.getOriginalMessage().lines().findFirst().orElse(""));
+        }
+        applyOverrides(tree, overrides);
+        return bind(tree).validate();
+    }
+
     /** Applies {@code key=value} overrides (value parsed as a YAML scalar) to a config tree. */
     public static void applyOverrides(Map<String, Object> tree, List<String> overrides) {
         for (String kv : overrides == null ? List.<String>of() : overrides) {
@@ -89,6 +105,24 @@ public final class ConfigLoader {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write config", e);
         }
+    }
+
+    /** Dotted keys whose values differ between two configs, in defaults order. */
+    @SuppressWarnings("unchecked")
+    public static List<String> diff(Config a, Config b) {
+        Map<String, Object> ta = toTree(a);
+        Map<String, Object> tb = toTree(b);
+        List<String> out = new java.util.ArrayList<>();
+        for (Map.Entry<String, Object> section : ta.entrySet()) {
+            Map<String, Object> sa = (Map<String, Object>) section.getValue();
+            Map<String, Object> sb = (Map<String, Object>) tb.get(section.getKey());
+            for (Map.Entry<String, Object> e : sa.entrySet()) {
+                if (!java.util.Objects.equals(e.getValue(), sb.get(e.getKey()))) {
+                    out.add(section.getKey() + "." + e.getKey());
+                }
+            }
+        }
+        return out;
     }
 
     /** The config as a nested map with snake_case keys (for JSON summaries). */

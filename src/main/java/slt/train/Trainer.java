@@ -6,19 +6,27 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import me.tongfei.progressbar.ProgressBar;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import slt.UserError;
+import slt.checkpoint.Checkpoints;
+import slt.checkpoint.SafeTensors;
 import slt.config.Config;
+import slt.config.ConfigLoader;
 import slt.data.Corpus;
 import slt.data.TokenWindows;
 import slt.data.WindowSampler;
@@ -30,13 +38,16 @@ import slt.model.ModelSpec;
 /**
  * One training run, read top to bottom in {@link #run()}: per optimizer step, masks from scores
  * (once), micro-batch forward/backward with gradients accumulating into the scores (or weights,
- * dense), AdamW, then metrics, validation and checkpoints at their intervals.
+ * dense), AdamW, then metrics, validation and checkpoints at their intervals. A run stopped at
+ * any step (signal, crash) continues from its last checkpoint with {@link #resume} and computes
+ * exactly what it would have computed without the interruption.
  */
 public final class Trainer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Trainer.class);
 
     private final Config config;
     private final RunDirectory run;
+    private final Checkpoints checkpoints;
     private final NDManager manager;
     private final Gpt2 model;
     private final TokenWindows trainSet;
@@ -45,15 +56,24 @@ public final class Trainer implements AutoCloseable {
     private final AdamW optimizer;
     private final LrSchedule schedule;
 
+    // the run's state: everything a checkpoint stores besides tensors
     private long step;
     private double bestValLoss = Double.POSITIVE_INFINITY;
     private long bestStep = -1;
     private double lastValLoss = Double.NaN;
+    private long lastValStep = -1;
     private double trainingSeconds;
+    private double lossSinceLog;
+    private int stepsSinceLog;
+    private long savedStep = -1;
+
+    private volatile boolean stopRequested;
+    private long stopAtStep = -1;
 
     private Trainer(Config config, RunDirectory run, TokenWindows trainSet, TokenWindows validSet, Device device) {
         this.config = config;
         this.run = run;
+        this.checkpoints = run.checkpoints().withWriteHook(Trainer::testWriteHook);
         this.trainSet = trainSet;
         this.validSet = validSet;
         this.sampler = trainSet.sampler();
@@ -78,13 +98,77 @@ public final class Trainer implements AutoCloseable {
         } catch (IOException e) {
             throw new UserError("cannot write " + run.path().resolve(RunDirectory.CONFIG) + ": " + e.getMessage());
         }
+        Trainer trainer = new Trainer(resolved, run, train, valid, device);
+        trainer.describe(config.slt().qkScale());
+        return trainer;
+    }
+
+    /**
+     * Continues the run in {@code runDir} from its newest intact checkpoint. {@code overrides} may
+     * change only {@link Config#RESUMABLE_KEYS}; a checkpoint written under another config is refused.
+     */
+    public static Trainer resume(Path runDir, List<String> overrides) {
+        RunDirectory run = RunDirectory.open(runDir);
+        Config original = run.config();
+        Config updated = ConfigLoader.load(runDir.resolve(RunDirectory.CONFIG), overrides);
+        List<String> changed = ConfigLoader.diff(original, updated);
+        for (String key : changed) {
+            if (!Config.RESUMABLE_KEYS.contains(key)) {
+                throw new UserError("cannot change " + key + " when resuming: it changes the computation done so far; "
+                        + "start a new run instead (keys a resume may change: " + String.join(", ",
+                                Config.RESUMABLE_KEYS.stream().sorted().toList()) + ")");
+            }
+        }
+        Checkpoints.Checkpoint ckpt;
+        try {
+            ckpt = run.checkpoints().latest().orElseThrow(() -> new UserError(runDir
+                    + " has no intact checkpoint to resume from: start it again with ./slt train --config "
+                    + runDir.resolve(RunDirectory.CONFIG) + " --force"));
+            Config saved = ConfigLoader.load(ckpt.dir().resolve(RunDirectory.CONFIG), null);
+            for (String key : ConfigLoader.diff(saved, original)) {
+                if (!Config.RESUMABLE_KEYS.contains(key)) {
+                    throw new UserError("checkpoint " + ckpt.dir() + " was written with a different " + key + " than "
+                            + runDir.resolve(RunDirectory.CONFIG) + " says: that file was edited; restore it (the "
+                            + "checkpoint holds a copy) or start a new run");
+                }
+            }
+        } catch (IOException e) {
+            throw new UserError("cannot read the checkpoints of " + runDir + ": " + e.getMessage());
+        }
+        if (changed.contains("train.micro_batch")) {
+            LOG.warn("train.micro_batch changed: the same mathematics, but gradients are summed in another order, "
+                    + "so the continuation is not bit-identical to an uninterrupted run");
+        }
+        Devices.configureThreads(updated.run().threads());
+        Config.Train t = updated.train();
+        TokenWindows train = Corpus.train(updated.data(), t.seed(), t.microBatch());
+        TokenWindows valid = Corpus.eval(updated.data(), Config.Split.VALID, t.microBatch());
+        Trainer trainer = new Trainer(updated, run, train, valid, Devices.resolve(updated.run().device()));
+        try {
+            trainer.restore(ckpt);
+            if (!changed.isEmpty()) {
+                run.writeConfig(updated);
+                LOG.info("resume changed {} (config.yaml updated)", changed);
+            }
+        } catch (IOException | RuntimeException e) {
+            trainer.close();
+            if (e instanceof UserError u) {
+                throw u;
+            }
+            throw new UserError("cannot restore checkpoint " + ckpt.dir() + ": " + e.getMessage());
+        }
+        trainer.describe(updated.slt().qkScale());
+        LOG.info("resumed from {} at step {} of {}", ckpt.dir(), trainer.step, t.totalSteps());
+        return trainer;
+    }
+
+    private void describe(String qkSpec) {
         LOG.info("run {} on {}: preset {} (d={}, heads={}, layers={}), mode {}, density {}, qk_scale {} ({}), seed {}",
-                run.path(), device, resolved.model().preset().key(), resolved.dModel(), resolved.nHead(),
-                resolved.model().preset().layers(), resolved.slt().mode().name().toLowerCase(), resolved.slt().density(),
-                String.format("%.4f", resolved.qkScale()), config.slt().qkScale(), t.seed());
+                run.path(), manager.getDevice(), config.model().preset().key(), config.dModel(), config.nHead(),
+                config.model().preset().layers(), config.slt().mode().name().toLowerCase(), config.slt().density(),
+                String.format("%.4f", config.qkScale()), qkSpec, config.train().seed());
         LOG.info("data: {} training windows ({} tokens), {} validation windows of {} tokens",
-                train.windows(), train.tokenCount(), valid.windows(), resolved.data().seqLen());
-        return new Trainer(resolved, run, train, valid, device);
+                trainSet.windows(), trainSet.tokenCount(), validSet.windows(), config.data().seqLen());
     }
 
     public Gpt2 model() {
@@ -95,12 +179,30 @@ public final class Trainer implements AutoCloseable {
         return run;
     }
 
+    /** Optimizer steps done. */
+    public long step() {
+        return step;
+    }
+
+    /** Asks the run to stop after the current optimizer step, with a checkpoint (safe from a signal handler). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** Stops after optimizer step {@code s} as if a stop had been requested (tests). */
+    void stopAfter(long s) {
+        stopAtStep = s;
+    }
+
     /** Native arrays currently alive under this run's manager (flat over a run: no leaks). */
     long liveArrays() {
         return manager.getManagedArrays().size();
     }
 
-    /** Trains to the last step and returns the summary (also written to summary.json). */
+    /**
+     * Trains to the last step and returns the summary (also written to summary.json), or stops
+     * early after a requested stop, with a checkpoint, and returns null.
+     */
     public Map<String, Object> run() throws IOException {
         Config.Train t = config.train();
         long total = t.totalSteps();
@@ -108,7 +210,6 @@ public final class Trainer implements AutoCloseable {
         long tokensPerStep = (long) t.batchSize() * config.data().seqLen();
         LOG.info("{} optimizer steps of {} sequences x {} tokens ({} micro-batches of {}); {} trainable tensors",
                 total, t.batchSize(), config.data().seqLen(), accumulation, t.microBatch(), model.trainable().size());
-
         if (step == 0) { // the untrained ticket (random scores): the baseline every curve starts from
             double initial = validate();
             Map<String, Object> line = new LinkedHashMap<>();
@@ -120,8 +221,6 @@ public final class Trainer implements AutoCloseable {
             LOG.info("step 0 (untrained): val_loss {} val_ppl {}", String.format("%.4f", initial),
                     String.format("%.2f", Math.exp(initial)));
         }
-        double lossSinceLog = 0;
-        int stepsSinceLog = 0;
         long logStart = System.nanoTime();
         try (ProgressBar bar = Progress.bar("train", total)) {
             bar.stepTo(step);
@@ -129,12 +228,14 @@ public final class Trainer implements AutoCloseable {
                 long stepStart = System.nanoTime();
                 double lr = schedule.at(step + 1);
                 double loss = trainStep(lr, accumulation);
+                if (!Double.isFinite(loss)) {
+                    throw new UserError("training diverged: the loss is " + loss + " at step " + (step + 1)
+                            + "; nothing of that step was applied and the last checkpoint"
+                            + (savedStep >= 0 ? " (step " + savedStep + ")" : "") + " is intact; "
+                            + "start again with a lower train.lr or with train.grad_clip set");
+                }
                 step++;
                 trainingSeconds += (System.nanoTime() - stepStart) / 1e9;
-                if (!Double.isFinite(loss)) {
-                    throw new UserError("training diverged: the loss is " + loss + " at step " + step
-                            + "; the last checkpoint is intact; lower train.lr or set train.grad_clip");
-                }
                 lossSinceLog += loss;
                 stepsSinceLog++;
                 bar.stepTo(step);
@@ -152,6 +253,7 @@ public final class Trainer implements AutoCloseable {
                 boolean newBest = false;
                 if (evaluate) {
                     lastValLoss = validate();
+                    lastValStep = step;
                     newBest = lastValLoss < bestValLoss;
                     if (newBest) {
                         bestValLoss = lastValLoss;
@@ -170,8 +272,14 @@ public final class Trainer implements AutoCloseable {
                                     newBest ? " (best)" : "") : "");
                     logStart = System.nanoTime();
                 }
-                if (step % t.checkpointInterval() == 0 || last || newBest) {
+                boolean stop = (stopRequested || step == stopAtStep) && !last;
+                if (step % t.checkpointInterval() == 0 || last || newBest || stop) {
                     saveCheckpoint(newBest);
+                }
+                if (stop) {
+                    LOG.info("stopped after step {} of {} with a checkpoint; continue with: ./slt resume {}",
+                            step, total, run.path());
+                    return null;
                 }
             }
         }
@@ -186,7 +294,7 @@ public final class Trainer implements AutoCloseable {
     /**
      * One optimizer step: masks from the current scores, {@code accumulation} micro-batches whose
      * gradients add up to the gradient of the batch-mean loss, optional clipping, AdamW. Returns
-     * the batch's mean training loss.
+     * the batch's mean training loss; a non-finite loss is returned without updating anything.
      */
     double trainStep(double lr, int accumulation) {
         Config.Train t = config.train();
@@ -202,6 +310,10 @@ public final class Trainer implements AutoCloseable {
                 }
             }
         }
+        double loss = step + 1 == TestHooks.nanAtStep() ? Double.NaN : lossSum / accumulation;
+        if (!Double.isFinite(loss)) {
+            return loss;
+        }
         if (t.gradClip() != null) {
             double norm = optimizer.gradNorm();
             if (norm > t.gradClip()) {
@@ -209,7 +321,7 @@ public final class Trainer implements AutoCloseable {
             }
         }
         optimizer.step(lr);
-        return lossSum / accumulation;
+        return loss;
     }
 
     /** Validation loss of the current scores (masks recomputed from them first). */
@@ -228,6 +340,12 @@ public final class Trainer implements AutoCloseable {
         return line;
     }
 
+    /**
+     * Saves everything needed to continue exactly: trained tensors, AdamW moments and step count,
+     * the sampler position, the log accumulators, best-so-far, plus copies of the config and of
+     * the metrics so far. The LR schedule is a function of the step; all randomness is a function
+     * of train.seed and positions, so no RNG state exists to save.
+     */
     private void saveCheckpoint(boolean isBest) throws IOException {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         Map<String, NDArray> moments = new LinkedHashMap<>();
@@ -243,12 +361,79 @@ public final class Trainer implements AutoCloseable {
         state.put("best_val_loss", bestValLoss);
         state.put("best_step", bestStep);
         state.put("last_val_loss", lastValLoss);
+        state.put("last_val_step", lastValStep);
         state.put("training_seconds", trainingSeconds);
+        state.put("loss_since_log", lossSinceLog);
+        state.put("steps_since_log", stepsSinceLog);
+        state.put("rng", "none: weights, scores and data order derive from train.seed; no device RNG is used");
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put(RunDirectory.CONFIG, Files.readAllBytes(run.path().resolve(RunDirectory.CONFIG)));
+        files.put(RunDirectory.METRICS, Files.readAllBytes(run.path().resolve(RunDirectory.METRICS)));
         try {
-            run.checkpoints().save(step, tensors, moments, state, isBest, config.train().keepCheckpoints());
+            checkpoints.save(step, tensors, moments, state, files, isBest, config.train().keepCheckpoints());
+            savedStep = step;
         } catch (IOException e) {
-            throw new UserError("cannot write the checkpoint of step " + step + " in " + run.checkpoints().root()
-                    + " (" + e.getMessage() + "); the previous checkpoint is intact: free disk space or fix permissions");
+            throw new UserError("cannot write the checkpoint of step " + step + " in " + checkpoints.root()
+                    + " (" + e.getMessage() + "); the previous checkpoint"
+                    + (savedStep >= 0 ? " (step " + savedStep + ")" : "")
+                    + " is intact: free disk space or fix permissions, then ./slt resume " + run.path());
+        }
+    }
+
+    /** Loads a checkpoint's tensors, optimizer and run state, and puts metrics.jsonl back as it was then. */
+    private void restore(Checkpoints.Checkpoint ckpt) throws IOException {
+        model.loadTrainable(SafeTensors.read(ckpt.model(), manager));
+        Map<String, NDArray> moments = SafeTensors.read(ckpt.optimizer(), manager);
+        List<String> expected = new ArrayList<>();
+        for (String name : model.trainable().keySet()) {
+            NDArray[] mv = optimizer.moments(name);
+            copyInto(mv[0], moments.get(name + ".exp_avg"), name + ".exp_avg");
+            copyInto(mv[1], moments.get(name + ".exp_avg_sq"), name + ".exp_avg_sq");
+            expected.add(name + ".exp_avg");
+            expected.add(name + ".exp_avg_sq");
+        }
+        if (!moments.keySet().containsAll(expected) || moments.size() != expected.size()) {
+            throw new IOException(ckpt.optimizer() + " holds " + moments.keySet() + ", expected " + expected);
+        }
+        moments.values().forEach(NDArray::close);
+        JsonNode s = ckpt.state();
+        step = ckpt.step();
+        savedStep = step;
+        optimizer.setSteps(s.path("optimizer_steps").asLong());
+        sampler.seek(s.path("sampler_position").asLong());
+        bestValLoss = s.path("best_val_loss").asDouble(Double.POSITIVE_INFINITY);
+        bestStep = s.path("best_step").asLong(-1);
+        lastValLoss = s.path("last_val_loss").asDouble(Double.NaN);
+        lastValStep = s.path("last_val_step").asLong(-1);
+        trainingSeconds = s.path("training_seconds").asDouble();
+        lossSinceLog = s.path("loss_since_log").asDouble();
+        stepsSinceLog = s.path("steps_since_log").asInt();
+        byte[] metrics = Files.readAllBytes(ckpt.dir().resolve(RunDirectory.METRICS));
+        Checkpoints.replaceDurably(run.path().resolve(RunDirectory.METRICS), metrics);
+        checkpoints.removeStaleTemporaries();
+    }
+
+    private static void copyInto(NDArray target, NDArray saved, String name) throws IOException {
+        if (saved == null || !saved.getShape().equals(target.getShape())) {
+            throw new IOException("optimizer state " + name + " is missing or has the wrong shape");
+        }
+        target.set(new NDIndex("..."), saved.toDevice(target.getDevice(), false));
+    }
+
+    private static void testWriteHook(Path tmp, long savingStep) throws IOException {
+        String fail = TestHooks.failCheckpointWrite();
+        if (fail != null) {
+            throw new IOException(fail);
+        }
+        long pause = TestHooks.pauseInCheckpointWriteMs();
+        if (pause > 0 && savingStep >= TestHooks.pauseFromStep()) {
+            Files.writeString(tmp.resolve("PAUSED"), "paused mid-write");
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Files.deleteIfExists(tmp.resolve("PAUSED"));
         }
     }
 
@@ -256,15 +441,11 @@ public final class Trainer implements AutoCloseable {
     private Map<String, Object> summary() {
         long total = 0;
         long nonzero = 0;
+        MaskSelector.update(model.weights(), config.slt().density(), config.slt().scope());
         for (MaskedBlock w : model.weights()) {
             total += w.numel();
-            nonzero += w.role() == MaskedBlock.Role.MASKED ? MaskSelector.keep(config.slt().density(), w.numel()) : w.numel();
-        }
-        if (config.slt().scope() == Config.Scope.GLOBAL && config.slt().mode() == Config.Mode.EDGEPOPUP) {
-            nonzero = 0;
-            for (MaskedBlock w : model.weights()) {
-                nonzero += w.role() == MaskedBlock.Role.MASKED ? w.mask().sum().getLong() : w.numel();
-            }
+            nonzero += w.role() == MaskedBlock.Role.MASKED
+                    ? w.mask().sum().toType(ai.djl.ndarray.types.DataType.INT64, false).getLong() : w.numel();
         }
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("run", config.runName());

@@ -185,7 +185,7 @@ class CliErrorsTest {
         Files.writeString(runDir.resolve("config.yaml"), "model:\n  preset: tiny\ndata:\n  seq_len: 16\n  path: " + data + "\n");
         // a run directory needs a checkpoint before its data is read: give it an empty, valid one
         new slt.checkpoint.Checkpoints(runDir).save(1, java.util.Map.of(), java.util.Map.of(),
-                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode(), false, 2);
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode(), java.util.Map.of(), false, 2);
         assertUserError(run("eval", "--run-dir", runDir.toString(), "--split", "test"),
                 data.resolve("wiki.test.raw").toString(), "./slt data download");
     }

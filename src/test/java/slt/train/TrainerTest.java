@@ -93,7 +93,10 @@ class TrainerTest {
         }
 
         // evaluating the saved run reproduces the run's own final validation loss exactly
-        Evaluation.Result r = Evaluation.ofRun(runDir, Config.Split.VALID, false, 16);
+        Evaluation.Result r;
+        try (LoadedModel m = LoadedModel.fromRun(runDir, LoadedModel.Which.LATEST, null, List.of())) {
+            r = Evaluation.of(m, Config.Split.VALID, null);
+        }
         assertEquals(40, r.step());
         assertEquals((double) summary.get("final_val_loss"), r.loss(), 0.0);
     }

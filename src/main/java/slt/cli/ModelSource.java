@@ -1,0 +1,54 @@
+package slt.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Option;
+import slt.UserError;
+import slt.config.Config;
+import slt.train.LoadedModel;
+
+/** Options naming a trained model: a run directory (latest, best or a step) or a ticket file. */
+final class ModelSource {
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Where where;
+
+    static final class Where {
+        @Option(names = "--run-dir", paramLabel = "DIR", description = "a run directory, e.g. checkpoints/quickstart")
+        Path runDir;
+
+        @Option(names = "--ticket", paramLabel = "FILE", description = "a ticket written by `slt export`")
+        Path ticket;
+    }
+
+    @Option(names = "--best", description = "with --run-dir: the best-validation checkpoint (default: the latest)")
+    boolean best;
+
+    @Option(names = "--step", paramLabel = "N", description = "with --run-dir: the checkpoint of step N")
+    Long step;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = "override a config key of the loaded model, e.g. data.path=... or run.device=cpu")
+    List<String> overrides = new ArrayList<>();
+
+    LoadedModel load() {
+        if (where.ticket != null && (best || step != null)) {
+            throw new UserError("--best and --step choose among a run's checkpoints: use them with --run-dir, not --ticket");
+        }
+        if (best && step != null) {
+            throw new UserError("--best and --step both choose a checkpoint: give one of them");
+        }
+        for (String o : overrides) {
+            String key = o.contains("=") ? o.substring(0, o.indexOf('=')).trim() : o;
+            if (!Config.RESUMABLE_KEYS.contains(key)) {
+                throw new UserError("--set " + key + " would change the model that was trained; only these keys may be set "
+                        + "here: " + String.join(", ", Config.RESUMABLE_KEYS.stream().sorted().toList()));
+            }
+        }
+        return where.ticket != null
+                ? LoadedModel.fromTicket(where.ticket, overrides)
+                : LoadedModel.fromRun(where.runDir, best ? LoadedModel.Which.BEST : LoadedModel.Which.LATEST, step, overrides);
+    }
+}

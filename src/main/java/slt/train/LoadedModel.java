@@ -1,0 +1,108 @@
+package slt.train;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import slt.UserError;
+import slt.checkpoint.Checkpoints;
+import slt.checkpoint.SafeTensors;
+import slt.checkpoint.Ticket;
+import slt.config.Config;
+import slt.config.ConfigLoader;
+import slt.model.Gpt2;
+import slt.model.MaskSelector;
+import slt.model.ModelSpec;
+
+/**
+ * A trained model ready to evaluate, export or sample from, rebuilt from its seed and loaded from
+ * a run's checkpoint (latest, best, or a given step) or from a ticket file. Masks are current.
+ *
+ * @param config the run's config
+ * @param model the model, weights regenerated from train.seed, masks (or dense weights) loaded
+ * @param step the optimizer step it was saved at
+ * @param valLoss the validation loss the run measured at that step, or NaN if it did not evaluate then
+ * @param source where it came from, for messages
+ */
+public record LoadedModel(Config config, NDManager manager, Gpt2 model, long step, double valLoss, String source)
+        implements AutoCloseable {
+
+    /** Which checkpoint of a run. */
+    public enum Which { LATEST, BEST }
+
+    /** From a run directory: the latest or best checkpoint, or the one of {@code step} when not null. */
+    public static LoadedModel fromRun(Path runDir, Which which, Long step, List<String> overrides) {
+        RunDirectory run = RunDirectory.open(runDir);
+        Config config = ConfigLoader.load(runDir.resolve(RunDirectory.CONFIG), overrides);
+        Checkpoints ck = run.checkpoints();
+        Checkpoints.Checkpoint c;
+        try {
+            c = (step != null ? ck.atStep(step) : which == Which.BEST ? ck.best() : ck.latest()).orElseThrow(() ->
+                    new UserError(runDir + " has no " + (step != null ? "checkpoint of step " + step
+                            : which == Which.BEST ? "best checkpoint" : "usable checkpoint") + " (checkpoints: "
+                            + steps(ck) + "); a run saves one every train.checkpoint_every steps and at its end"));
+        } catch (IOException e) {
+            throw new UserError("cannot use the checkpoints of " + runDir + ": " + e.getMessage());
+        }
+        Devices.configureThreads(config.run().threads());
+        NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()));
+        try {
+            Gpt2 model = Gpt2.create(ModelSpec.from(config), manager);
+            model.loadTrainable(SafeTensors.read(c.model(), manager));
+            MaskSelector.update(model.weights(), config.slt().density(), config.slt().scope());
+            JsonNode s = c.state();
+            double val = s.path("last_val_step").asLong(-1) == c.step() ? s.path("last_val_loss").asDouble(Double.NaN)
+                    : Double.NaN;
+            return new LoadedModel(config, manager, model, c.step(), val, c.dir().toString());
+        } catch (IOException | RuntimeException e) {
+            manager.close();
+            throw e instanceof UserError u ? u : new UserError("cannot load " + c.dir() + ": " + e.getMessage());
+        }
+    }
+
+    /** From a ticket: the config it carries (plus {@code overrides}, e.g. data.path), weights from the seed, its masks. */
+    public static LoadedModel fromTicket(Path file, List<String> overrides) {
+        Ticket t;
+        try {
+            t = Ticket.read(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new UserError("ticket " + file + " not found");
+        } catch (IOException e) {
+            throw new UserError("cannot read ticket: " + e.getMessage());
+        }
+        Config config = ConfigLoader.loadText(t.configYaml(), file.toString(), overrides);
+        Devices.configureThreads(config.run().threads());
+        NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()));
+        try {
+            Gpt2 model = Gpt2.create(ModelSpec.from(config), manager);
+            t.applyTo(model);
+            return new LoadedModel(config, manager, model, t.step(), t.valLoss(), file.toString());
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e instanceof UserError u ? u : new UserError("ticket " + file + " does not fit its own config: " + e.getMessage());
+        }
+    }
+
+    /** This model's ticket (seed and config + packed masks); edge-popup models only. */
+    public Ticket ticket() {
+        if (config.slt().mode() == Config.Mode.DENSE) {
+            throw new UserError("a dense run has no ticket (its weights were trained): export it with --format safetensors");
+        }
+        return Ticket.of(model, ConfigLoader.toYaml(config), step, valLoss);
+    }
+
+    private static String steps(Checkpoints ck) {
+        try {
+            List<Long> s = ck.steps();
+            return s.isEmpty() ? "none" : s.toString();
+        } catch (IOException e) {
+            return "unreadable";
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,291 @@
+package slt.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import slt.TestRuns;
+import slt.UserError;
+import slt.checkpoint.Checkpoints;
+import slt.config.Config;
+import slt.model.MaskedBlock;
+
+/**
+ * Stop-and-resume equals an uninterrupted run, bit for bit, on CPU; damaged checkpoints fall
+ * back; configs cannot drift; NaN and failing writes stop cleanly with the last checkpoint intact.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ResumeTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** 18 steps; checkpoints every 6; evaluations every 4; logs every 2 (and at evaluations). */
+    static final String[] SHORT = {"data.seq_len=32", "train.batch_size=4", "train.micro_batch=2", "train.epochs=3",
+        "train.steps_per_epoch=6", "train.eval_every=4", "train.log_every=2", "train.eval_windows=4", "train.warmup_epochs=0.5"};
+
+    @TempDir
+    static Path tmp;
+
+    private List<float[]> baselineScores;
+    private List<JsonNode> baselineMetrics;
+    private Map<String, Object> baselineSummary;
+
+    Config config(String name, String... extra) {
+        List<String> o = new ArrayList<>(List.of(SHORT));
+        o.add("run.name=" + name);
+        o.addAll(List.of(extra));
+        return TestRuns.tiny(tmp, o.toArray(String[]::new));
+    }
+
+    @BeforeAll
+    void uninterruptedRun() throws IOException {
+        try (Trainer t = Trainer.create(config("baseline"), false)) {
+            baselineSummary = t.run();
+            baselineScores = scores(t);
+        }
+        baselineMetrics = metrics(tmp.resolve("runs/baseline"));
+    }
+
+    @AfterEach
+    void clearHooks() {
+        System.clearProperty("slt.test.nan_at_step");
+        System.clearProperty("slt.test.fail_checkpoint_write");
+    }
+
+    @Test
+    void stoppingAtAnyStepAndResumingEqualsTheUninterruptedRunBitForBit() throws IOException {
+        // 3: mid-epoch, off the log interval; 5: just before a checkpoint; 6: at one; 8: at an evaluation
+        for (long stopAt : new long[] {3, 5, 6, 8}) {
+            String name = "stop" + stopAt;
+            try (Trainer t = Trainer.create(config(name), false)) {
+                t.stopAfter(stopAt);
+                assertNull(t.run(), "a stopped run returns no summary");
+                assertEquals(stopAt, t.step());
+            }
+            Path dir = tmp.resolve("runs/" + name);
+            assertFalse(Files.exists(dir.resolve(RunDirectory.SUMMARY)), "not finished yet");
+            assertEquals(stopAt, new Checkpoints(dir).latest().orElseThrow().step(), "checkpoint at the stop");
+            Map<String, Object> summary;
+            List<float[]> resumed;
+            try (Trainer t = Trainer.resume(dir, List.of())) {
+                assertEquals(stopAt, t.step());
+                summary = t.run();
+                resumed = scores(t);
+            }
+            assertScoresEqual(baselineScores, resumed, "stopped at " + stopAt);
+            assertEquals(withoutTiming(baselineMetrics), withoutTiming(metrics(dir)), "metrics.jsonl, stopped at " + stopAt);
+            for (String key : List.of("best_val_loss", "best_step", "final_val_loss", "steps", "tokens", "params_nonzero")) {
+                assertEquals(baselineSummary.get(key), summary.get(key), key + ", stopped at " + stopAt);
+            }
+        }
+    }
+
+    @Test
+    void keepsTheNewestCheckpointsAndTheBest() throws IOException {
+        Path dir = tmp.resolve("runs/keep");
+        try (Trainer t = Trainer.create(config("keep", "train.checkpoint_every=2", "train.keep_checkpoints=2"), false)) {
+            t.run();
+        }
+        Checkpoints ck = new Checkpoints(dir);
+        List<Long> steps = ck.steps();
+        long best = ck.best().orElseThrow().step();
+        assertTrue(steps.containsAll(List.of(16L, 18L)), "the newest two: " + steps);
+        assertTrue(steps.contains(best), "the best (" + best + "): " + steps);
+        assertTrue(steps.size() <= 3, "nothing else kept: " + steps);
+        for (long s : steps) {
+            assertTrue(Checkpoints.verify(dir.resolve("checkpoints").resolve(String.format("step-%08d", s))).isEmpty());
+        }
+    }
+
+    @Test
+    void damagedCheckpointsAreReportedAndTheOneBeforeIsUsed() throws IOException {
+        Path dir = tmp.resolve("runs/damaged");
+        try (Trainer t = Trainer.create(config("damaged", "train.checkpoint_every=2", "train.keep_checkpoints=10"), false)) {
+            t.stopAfter(13); // checkpoints at every even step and at 13
+            t.run();
+        }
+        Path ck = dir.resolve("checkpoints");
+        // truncated tensors in the newest, a flipped bit in the next, a missing file in the one before
+        truncate(ck.resolve("step-00000013/model.safetensors"));
+        flipBit(ck.resolve("step-00000012/optimizer.safetensors"));
+        Files.delete(ck.resolve("step-00000010/state.json"));
+        assertTrue(Checkpoints.verify(ck.resolve("step-00000013")).orElseThrow().contains("truncated"));
+        assertTrue(Checkpoints.verify(ck.resolve("step-00000012")).orElseThrow().contains("corrupt"));
+        assertTrue(Checkpoints.verify(ck.resolve("step-00000010")).orElseThrow().contains("missing"));
+        List<float[]> resumed;
+        try (Trainer t = Trainer.resume(dir, List.of())) {
+            assertEquals(8, t.step(), "fell back to the newest intact checkpoint");
+            t.run();
+            resumed = scores(t);
+        }
+        assertScoresEqual(baselineScores, resumed, "after falling back to step 8");
+        assertEquals(withoutTiming(baselineMetrics), withoutTiming(metrics(dir)));
+    }
+
+    @Test
+    void resumeMayChangeOnlyKeysThatLeaveTheComputationSoFarAlone() throws IOException {
+        Path dir = tmp.resolve("runs/keys");
+        try (Trainer t = Trainer.create(config("keys"), false)) {
+            t.stopAfter(4);
+            t.run();
+        }
+        String configBefore = Files.readString(dir.resolve(RunDirectory.CONFIG));
+        for (String bad : List.of("model.preset=mini", "slt.density=0.5", "train.seed=2", "slt.qk_scale=1", "train.lr=1e-3")) {
+            UserError e = assertThrows(UserError.class, () -> Trainer.resume(dir, List.of(bad)));
+            assertTrue(e.getMessage().contains(bad.substring(0, bad.indexOf('='))) && e.getMessage().contains("train.epochs"),
+                    e.getMessage());
+        }
+        assertEquals(configBefore, Files.readString(dir.resolve(RunDirectory.CONFIG)), "refusals change nothing");
+
+        // a checkpoint written under another config than config.yaml says: refused
+        Files.writeString(dir.resolve(RunDirectory.CONFIG), configBefore.replace("density: 0.3", "density: 0.4"));
+        UserError drift = assertThrows(UserError.class, () -> Trainer.resume(dir, List.of()));
+        assertTrue(drift.getMessage().contains("slt.density") && drift.getMessage().contains("edited"), drift.getMessage());
+        Files.writeString(dir.resolve(RunDirectory.CONFIG), configBefore);
+
+        // extending the run is allowed and recorded
+        try (Trainer t = Trainer.resume(dir, List.of("train.epochs=4", "train.eval_windows=2"))) {
+            Map<String, Object> s = t.run();
+            assertEquals(24L, s.get("steps"));
+        }
+        Config after = RunDirectory.open(dir).config();
+        assertEquals(4, after.train().epochs());
+        assertEquals(2, after.train().evalWindows());
+    }
+
+    @Test
+    void aNanLossStopsTheRunWithTheLastCheckpointIntact() throws IOException {
+        Path dir = tmp.resolve("runs/nan");
+        System.setProperty("slt.test.nan_at_step", "10");
+        try (Trainer t = Trainer.create(config("nan", "train.checkpoint_every=2"), false)) {
+            UserError e = assertThrows(UserError.class, t::run);
+            assertTrue(e.getMessage().contains("NaN") && e.getMessage().contains("step 10")
+                    && e.getMessage().contains("step 8"), e.getMessage());
+        }
+        Checkpoints.Checkpoint last = new Checkpoints(dir).latest().orElseThrow();
+        assertEquals(8, last.step());
+        for (JsonNode line : metrics(dir)) {
+            assertTrue(line.get("step").asLong() < 10, "nothing logged for the NaN step: " + line);
+        }
+        System.clearProperty("slt.test.nan_at_step");
+        List<float[]> resumed;
+        try (Trainer t = Trainer.resume(dir, List.of())) {
+            t.run();
+            resumed = scores(t);
+        }
+        assertScoresEqual(baselineScores, resumed, "resumed after the NaN stop");
+    }
+
+    @Test
+    void aFailingCheckpointWriteStopsTheRunAndKeepsThePreviousCheckpoint() throws IOException {
+        Path dir = tmp.resolve("runs/full");
+        try (Trainer t = Trainer.create(config("full", "train.checkpoint_every=2"), false)) {
+            t.stopAfter(6);
+            t.run();
+        }
+        Path ck = dir.resolve("checkpoints/step-00000006");
+        String manifest = Files.readString(ck.resolve(Checkpoints.MANIFEST));
+        System.setProperty("slt.test.fail_checkpoint_write", "No space left on device");
+        try (Trainer t = Trainer.resume(dir, List.of())) {
+            UserError e = assertThrows(UserError.class, t::run);
+            assertTrue(e.getMessage().contains("No space left on device") && e.getMessage().contains("step 8")
+                    && e.getMessage().contains("(step 6) is intact"), e.getMessage());
+        }
+        assertEquals(manifest, Files.readString(ck.resolve(Checkpoints.MANIFEST)));
+        assertTrue(Checkpoints.verify(ck).isEmpty());
+        try (var s = Files.list(dir.resolve("checkpoints"))) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".tmp-")), "no half-written directory left");
+        }
+        assertEquals(6, new Checkpoints(dir).latest().orElseThrow().step());
+    }
+
+    @Test
+    void aReadOnlyRunDirectoryIsRefusedClearlyAndLosesNothing() throws Exception {
+        Path dir = tmp.resolve("runs/ro");
+        try (Trainer t = Trainer.create(config("ro"), false)) {
+            t.stopAfter(6);
+            t.run();
+        }
+        String manifest = Files.readString(dir.resolve("checkpoints/step-00000006").resolve(Checkpoints.MANIFEST));
+        boolean immutable = new ProcessBuilder("chattr", "+i", dir.toString(), dir.resolve("checkpoints").toString())
+                .start().waitFor() == 0;
+        org.junit.jupiter.api.Assumptions.assumeTrue(immutable || !Files.isWritable(dir), "cannot make a directory read-only here");
+        try {
+            UserError e = assertThrows(UserError.class, () -> {
+                try (Trainer t = Trainer.resume(dir, List.of())) {
+                    t.run();
+                }
+            });
+            assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
+        } finally {
+            new ProcessBuilder("chattr", "-i", dir.toString(), dir.resolve("checkpoints").toString()).start().waitFor();
+        }
+        assertEquals(manifest, Files.readString(dir.resolve("checkpoints/step-00000006").resolve(Checkpoints.MANIFEST)));
+        assertEquals(6, new Checkpoints(dir).latest().orElseThrow().step());
+    }
+
+    static List<float[]> scores(Trainer t) {
+        List<float[]> out = new ArrayList<>();
+        for (MaskedBlock b : t.model().weights()) {
+            out.add(b.trainable().getArray().toFloatArray());
+        }
+        return out;
+    }
+
+    static void assertScoresEqual(List<float[]> want, List<float[]> got, String what) {
+        assertEquals(want.size(), got.size());
+        for (int i = 0; i < want.size(); i++) {
+            assertArrayEquals(want.get(i), got.get(i), what + ": tensor " + i);
+        }
+    }
+
+    static List<JsonNode> metrics(Path runDir) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(runDir.resolve(RunDirectory.METRICS))) {
+            out.add(JSON.readTree(line));
+        }
+        return out;
+    }
+
+    static List<JsonNode> withoutTiming(List<JsonNode> lines) {
+        List<JsonNode> out = new ArrayList<>();
+        for (JsonNode n : lines) {
+            ObjectNode c = n.deepCopy();
+            c.remove("tokens_per_s");
+            out.add(c);
+        }
+        return out;
+    }
+
+    private static void truncate(Path f) throws IOException {
+        try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "rw")) {
+            r.setLength(r.length() / 2);
+        }
+    }
+
+    private static void flipBit(Path f) throws IOException {
+        try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "rw")) {
+            long pos = r.length() - 100;
+            r.seek(pos);
+            int b = r.read();
+            r.seek(pos);
+            r.write(b ^ 0x10);
+        }
+    }
+}
