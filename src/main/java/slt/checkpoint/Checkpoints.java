@@ -88,8 +88,8 @@ public final class Checkpoints {
         Path tmp = root.resolve(".tmp-" + name + "-" + System.nanoTime());
         Files.createDirectory(tmp);
         try {
-            SafeTensors.write(tmp.resolve(MODEL), model, Map.of("format", "pt", "step", Long.toString(step)));
-            SafeTensors.write(tmp.resolve(OPTIMIZER), optimizer, Map.of("format", "pt", "step", Long.toString(step)));
+            SafeTensors.write(tmp.resolve(MODEL), model, metadata(step));
+            SafeTensors.write(tmp.resolve(OPTIMIZER), optimizer, metadata(step));
             writeDurably(tmp.resolve(STATE), JSON.writeValueAsBytes(state.put("step", step)));
             List<String> names = new ArrayList<>(List.of(MODEL, OPTIMIZER, STATE));
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
@@ -139,6 +139,14 @@ public final class Checkpoints {
             LOG.warn("checkpoint {} is unusable ({}); falling back to the one before it", dir, problem.get());
         }
         return Optional.empty();
+    }
+
+    /** Safetensors metadata in a fixed order, so that equal tensors give byte-identical files. */
+    private static Map<String, String> metadata(long step) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("format", "pt");
+        m.put("step", Long.toString(step));
+        return m;
     }
 
     /** The checkpoint of {@code step}, verified, if there is one. */

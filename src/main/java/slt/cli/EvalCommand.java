@@ -6,6 +6,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import slt.UserError;
 import slt.config.Config;
+import slt.data.TokenWindows;
 import slt.train.Evaluation;
 import slt.train.LoadedModel;
 
@@ -36,8 +37,9 @@ final class EvalCommand implements Callable<Integer> {
         if (windows != null && windows < 0) {
             throw new UserError("--windows must be >= 0 (0 = all windows)");
         }
+        TokenWindows set = Evaluation.dataOf(source.config(), s); // missing data fails before a long model load
         try (LoadedModel m = source.load()) {
-            Evaluation.Result r = Evaluation.of(m, s, windows);
+            Evaluation.Result r = Evaluation.of(m, set, windows);
             spec.commandLine().getOut().printf("%s %s step %d: loss %.6f ppl %.3f (%d windows of %d tokens)%n",
                     m.source(), split, r.step(), r.loss(), Math.exp(r.loss()), r.windows(), r.seqLen());
         }

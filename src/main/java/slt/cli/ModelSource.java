@@ -33,7 +33,30 @@ final class ModelSource {
             description = "override a config key of the loaded model, e.g. data.path=... or run.device=cpu")
     List<String> overrides = new ArrayList<>();
 
+    /** The config of the named model, without building it (cheap: for checks before a long load). */
+    Config config() {
+        checkOptions();
+        if (where.ticket != null) {
+            try {
+                return slt.config.ConfigLoader.loadText(slt.checkpoint.Ticket.read(where.ticket).configYaml(),
+                        where.ticket.toString(), overrides);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new UserError("ticket " + where.ticket + " not found");
+            } catch (java.io.IOException e) {
+                throw new UserError("cannot read ticket: " + e.getMessage());
+            }
+        }
+        return slt.train.RunDirectory.open(where.runDir).config(overrides);
+    }
+
     LoadedModel load() {
+        checkOptions();
+        return where.ticket != null
+                ? LoadedModel.fromTicket(where.ticket, overrides)
+                : LoadedModel.fromRun(where.runDir, best ? LoadedModel.Which.BEST : LoadedModel.Which.LATEST, step, overrides);
+    }
+
+    private void checkOptions() {
         if (where.ticket != null && (best || step != null)) {
             throw new UserError("--best and --step choose among a run's checkpoints: use them with --run-dir, not --ticket");
         }
@@ -47,8 +70,5 @@ final class ModelSource {
                         + "here: " + String.join(", ", Config.RESUMABLE_KEYS.stream().sorted().toList()));
             }
         }
-        return where.ticket != null
-                ? LoadedModel.fromTicket(where.ticket, overrides)
-                : LoadedModel.fromRun(where.runDir, best ? LoadedModel.Which.BEST : LoadedModel.Which.LATEST, step, overrides);
     }
 }

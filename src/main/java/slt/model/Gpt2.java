@@ -36,7 +36,7 @@ import java.util.Map;
  * Input: token ids (B, T) int64; output: logits (B, T, vocab).
  */
 public final class Gpt2 extends AbstractBlock {
-    private static final float GELU_C = (float) Math.sqrt(2 / Math.PI);
+    private static final double GELU_C = Math.sqrt(2 / Math.PI);
 
     private final ModelSpec spec;
     private final MaskedEmbedding wte;
@@ -121,7 +121,7 @@ public final class Gpt2 extends AbstractBlock {
             x = layer.forward(x, causal);
         }
         NDArray logits = linear(layerNorm(x), tokenTable);
-        return spec.logitScale() == 1.0 ? logits : logits.mul((float) spec.logitScale());
+        return spec.logitScale() == 1.0 ? logits : Constants.mul(logits, spec.logitScale());
     }
 
     @Override
@@ -171,8 +171,8 @@ public final class Gpt2 extends AbstractBlock {
 
     /** GELU with GPT-2's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
     static NDArray geluTanh(NDArray x) {
-        NDArray inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(GELU_C);
-        return inner.tanh().add(1f).mul(x).mul(0.5f);
+        NDArray inner = Constants.mul(Constants.mul(x.mul(x).mul(x), 0.044715).add(x), GELU_C);
+        return Constants.mul(Constants.add(inner.tanh(), 1).mul(x), 0.5);
     }
 
     private <B extends MaskedBlock> B register(B block) {
@@ -219,7 +219,7 @@ public final class Gpt2 extends AbstractBlock {
             int h = spec.nHead();
             int hd = spec.headDim();
             NDList qkv = linear(x, cAttn.effectiveWeight()).split(3, 2);
-            NDArray q = heads(qkv.get(0), b, t, h, hd).mul((float) (1.0 / Math.sqrt(hd)));
+            NDArray q = Constants.mul(heads(qkv.get(0), b, t, h, hd), 1.0 / Math.sqrt(hd));
             NDArray k = heads(qkv.get(1), b, t, h, hd);
             NDArray v = heads(qkv.get(2), b, t, h, hd);
             NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).add(causal).softmax(-1);

@@ -70,7 +70,7 @@ public abstract class MaskedBlock extends AbstractBlock {
         NDArray a = scores.getArray().abs();
         NDArray m = mask.add(a.sub(a.stopGradient()));
         NDArray wm = w.mul(m);
-        return rescale == 1f ? wm : wm.mul(rescale);
+        return rescale == 1f ? wm : Constants.mul(wm, rescale);
     }
 
     /** Installs this step's 0/1 mask (owned by this block from now on; the previous one is freed). */

@@ -7,11 +7,12 @@ import slt.config.Config;
 
 /** Chooses where a run computes, and sets libtorch's threads before the engine loads. */
 public final class Devices {
+
     private Devices() {}
 
     /**
-     * Sets libtorch's intra-op threads ({@code threads} &gt; 0) and one inter-op thread; takes effect
-     * only before the PyTorch engine is first used in this JVM.
+     * Sets libtorch's intra-op threads ({@code threads} &gt; 0) and one inter-op thread; takes
+     * effect only before the PyTorch engine is first used in this JVM.
      */
     public static void configureThreads(int threads) {
         if (threads > 0 && System.getProperty("ai.djl.pytorch.num_threads") == null) {

@@ -16,8 +16,17 @@ public final class Evaluation {
      * {@code train.eval_windows}, which is what the run itself measured; 0: all windows).
      */
     public static Result of(LoadedModel m, Config.Split split, Integer windows) {
+        return of(m, dataOf(m.config(), split), windows);
+    }
+
+    /** The evaluation windows of {@code split} under {@code config} (fails fast when files are missing). */
+    public static TokenWindows dataOf(Config config, Config.Split split) {
+        return Corpus.eval(config.data(), split, config.train().microBatch());
+    }
+
+    /** As {@link #of(LoadedModel, Config.Split, Integer)} on windows already loaded. */
+    public static Result of(LoadedModel m, TokenWindows set, Integer windows) {
         Config c = m.config();
-        TokenWindows set = Corpus.eval(c.data(), split, c.train().microBatch());
         Integer limit = windows == null ? c.train().evalWindows() : windows == 0 ? null : windows;
         long n = limit == null ? set.windows() : Math.min(limit, set.windows());
         double loss = Evaluator.meanLoss(m.model(), set, limit, c.train().microBatch(), m.manager());

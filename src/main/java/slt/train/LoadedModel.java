@@ -49,7 +49,9 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
         NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()));
         try {
             Gpt2 model = Gpt2.create(ModelSpec.from(config), manager);
-            model.loadTrainable(SafeTensors.read(c.model(), manager));
+            java.util.Map<String, ai.djl.ndarray.NDArray> saved = SafeTensors.read(c.model(), manager);
+            model.loadTrainable(saved);
+            saved.values().forEach(ai.djl.ndarray.NDArray::close);
             MaskSelector.update(model.weights(), config.slt().density(), config.slt().scope());
             JsonNode s = c.state();
             double val = s.path("last_val_step").asLong(-1) == c.step() ? s.path("last_val_loss").asDouble(Double.NaN)

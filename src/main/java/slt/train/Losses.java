@@ -1,6 +1,7 @@
 package slt.train;
 
 import ai.djl.ndarray.NDArray;
+import slt.model.Constants;
 
 /** Token-level cross-entropy of next-token logits. */
 public final class Losses {
@@ -13,6 +14,6 @@ public final class Losses {
 
     /** Mean cross-entropy per token (the training loss). */
     public static NDArray crossEntropy(NDArray logits, NDArray targets) {
-        return nllSum(logits, targets).div(targets.size());
+        return Constants.div(nllSum(logits, targets), targets.size());
     }
 }

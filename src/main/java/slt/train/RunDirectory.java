@@ -84,7 +84,12 @@ public final class RunDirectory {
 
     /** The run's resolved config. */
     public Config config() {
-        return ConfigLoader.load(dir.resolve(CONFIG), null);
+        return config(null);
+    }
+
+    /** The run's resolved config with {@code overrides} applied. */
+    public Config config(java.util.List<String> overrides) {
+        return ConfigLoader.load(dir.resolve(CONFIG), overrides);
     }
 
     public void writeConfig(Config config) throws IOException {

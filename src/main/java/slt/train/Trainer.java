@@ -30,6 +30,7 @@ import slt.config.ConfigLoader;
 import slt.data.Corpus;
 import slt.data.TokenWindows;
 import slt.data.WindowSampler;
+import slt.model.Constants;
 import slt.model.Gpt2;
 import slt.model.MaskSelector;
 import slt.model.MaskedBlock;
@@ -305,7 +306,7 @@ public final class Trainer implements AutoCloseable {
                 try (NDScope ignored = new NDScope()) {
                     NDList batch = trainSet.batch(manager, sampler.next(t.microBatch()));
                     NDArray loss = Losses.crossEntropy(model.logits(batch.get(0)), batch.get(1));
-                    collector.backward(loss.div(accumulation));
+                    collector.backward(Constants.div(loss, accumulation));
                     lossSum += loss.getFloat();
                 }
             }
@@ -382,7 +383,9 @@ public final class Trainer implements AutoCloseable {
 
     /** Loads a checkpoint's tensors, optimizer and run state, and puts metrics.jsonl back as it was then. */
     private void restore(Checkpoints.Checkpoint ckpt) throws IOException {
-        model.loadTrainable(SafeTensors.read(ckpt.model(), manager));
+        Map<String, NDArray> saved = SafeTensors.read(ckpt.model(), manager);
+        model.loadTrainable(saved);
+        saved.values().forEach(NDArray::close);
         Map<String, NDArray> moments = SafeTensors.read(ckpt.optimizer(), manager);
         List<String> expected = new ArrayList<>();
         for (String name : model.trainable().keySet()) {

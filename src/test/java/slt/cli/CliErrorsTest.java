@@ -235,7 +235,8 @@ class CliErrorsTest {
     @Test
     void evalOnARunWithoutCheckpoints() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("run"));
-        file("run/config.yaml", "model:\n  preset: tiny\ndata:\n  seq_len: 16\n");
+        file("run/config.yaml", "model:\n  preset: tiny\ndata:\n  seq_len: 16\n  path: ../shared/data/wikitext-103\n"
+                + "  train_split: valid\n  holdout: 0.1\n  cache_dir: " + tmp.resolve("cache") + "\n");
         assertUserError(run("eval", "--run-dir", dir.toString()), dir.toString(), "checkpoint");
     }
 
