@@ -1,11 +1,18 @@
 package slt;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import slt.config.Config;
 import slt.config.ConfigLoader;
+import slt.model.Gpt2;
+import slt.model.MaskedBlock;
 
 /**
  * Small, fast run configs for tests: the tiny preset on WikiText-103's validation file (its last
@@ -14,6 +21,7 @@ import slt.config.ConfigLoader;
 public final class TestRuns {
     /** The real WikiText-103 validation split, beside the repository (never written to). */
     public static final String DATA = "../shared/data/wikitext-103";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private TestRuns() {}
 
@@ -45,5 +53,34 @@ public final class TestRuns {
 
     public static Config tiny(Path tmp, String... extra) {
         return ConfigLoader.load(null, tinyOverrides(tmp, extra));
+    }
+
+    /** The lines of a run's metrics.jsonl. */
+    public static List<JsonNode> metrics(Path runDir) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            out.add(JSON.readTree(line));
+        }
+        return out;
+    }
+
+    /** Metrics lines without their timing field (tokens_per_s), the part a rerun must reproduce. */
+    public static List<JsonNode> withoutTiming(List<JsonNode> lines) {
+        List<JsonNode> out = new ArrayList<>();
+        for (JsonNode n : lines) {
+            ObjectNode c = n.deepCopy();
+            c.remove("tokens_per_s");
+            out.add(c);
+        }
+        return out;
+    }
+
+    /** The trained tensors (scores, or weights in dense mode) of a model, in model order. */
+    public static List<float[]> trained(Gpt2 model) {
+        List<float[]> out = new ArrayList<>();
+        for (MaskedBlock b : model.weights()) {
+            out.add(b.trainable().getArray().toFloatArray());
+        }
+        return out;
     }
 }

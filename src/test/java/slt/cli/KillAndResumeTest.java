@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +21,6 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import slt.TestRuns;
 import slt.checkpoint.Checkpoints;
-import slt.model.MaskedBlock;
 import slt.train.Trainer;
 
 /**
@@ -52,9 +50,9 @@ class KillAndResumeTest {
     void uninterrupted() throws IOException {
         try (Trainer t = Trainer.create(slt.config.ConfigLoader.load(null, overrides("baseline")), false)) {
             t.run();
-            baselineScores = scores(t);
+            baselineScores = TestRuns.trained(t.model());
         }
-        baselineMetrics = metrics(tmp.resolve("runs/baseline"));
+        baselineMetrics = TestRuns.metrics(tmp.resolve("runs/baseline"));
     }
 
     private Process start(String name, String... jvmProps) throws IOException {
@@ -93,12 +91,12 @@ class KillAndResumeTest {
         try (Trainer t = Trainer.resume(runDir, List.of())) {
             assertEquals(expectedFrom, t.step(), "resumed from the last complete checkpoint");
             t.run();
-            List<float[]> got = scores(t);
+            List<float[]> got = TestRuns.trained(t.model());
             for (int i = 0; i < got.size(); i++) {
                 assertArrayEquals(baselineScores.get(i), got.get(i), "scores of tensor " + i);
             }
         }
-        assertEquals(withoutTiming(baselineMetrics), withoutTiming(metrics(runDir)), "metrics.jsonl");
+        assertEquals(TestRuns.withoutTiming(baselineMetrics), TestRuns.withoutTiming(TestRuns.metrics(runDir)), "metrics.jsonl");
     }
 
     @Test
@@ -163,31 +161,5 @@ class KillAndResumeTest {
         } catch (IOException e) {
             return null;
         }
-    }
-
-    private static List<float[]> scores(Trainer t) {
-        List<float[]> out = new ArrayList<>();
-        for (MaskedBlock b : t.model().weights()) {
-            out.add(b.trainable().getArray().toFloatArray());
-        }
-        return out;
-    }
-
-    private static List<JsonNode> metrics(Path runDir) throws IOException {
-        List<JsonNode> out = new ArrayList<>();
-        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
-            out.add(JSON.readTree(line));
-        }
-        return out;
-    }
-
-    private static List<JsonNode> withoutTiming(List<JsonNode> lines) {
-        List<JsonNode> out = new ArrayList<>();
-        for (JsonNode n : lines) {
-            ObjectNode c = n.deepCopy();
-            c.remove("tokens_per_s");
-            out.add(c);
-        }
-        return out;
     }
 }

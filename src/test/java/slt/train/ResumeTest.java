@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -26,7 +25,6 @@ import slt.TestRuns;
 import slt.UserError;
 import slt.checkpoint.Checkpoints;
 import slt.config.Config;
-import slt.model.MaskedBlock;
 
 /**
  * Stop-and-resume equals an uninterrupted run, bit for bit, on CPU; damaged checkpoints fall
@@ -57,9 +55,9 @@ class ResumeTest {
     void uninterruptedRun() throws IOException {
         try (Trainer t = Trainer.create(config("baseline"), false)) {
             baselineSummary = t.run();
-            baselineScores = scores(t);
+            baselineScores = TestRuns.trained(t.model());
         }
-        baselineMetrics = metrics(tmp.resolve("runs/baseline"));
+        baselineMetrics = TestRuns.metrics(tmp.resolve("runs/baseline"));
     }
 
     @AfterEach
@@ -86,10 +84,10 @@ class ResumeTest {
             try (Trainer t = Trainer.resume(dir, List.of())) {
                 assertEquals(stopAt, t.step());
                 summary = t.run();
-                resumed = scores(t);
+                resumed = TestRuns.trained(t.model());
             }
             assertScoresEqual(baselineScores, resumed, "stopped at " + stopAt);
-            assertEquals(withoutTiming(baselineMetrics), withoutTiming(metrics(dir)), "metrics.jsonl, stopped at " + stopAt);
+            assertEquals(TestRuns.withoutTiming(baselineMetrics), TestRuns.withoutTiming(TestRuns.metrics(dir)), "metrics.jsonl, stopped at " + stopAt);
             for (String key : List.of("best_val_loss", "best_step", "final_val_loss", "steps", "tokens", "params_nonzero")) {
                 assertEquals(baselineSummary.get(key), summary.get(key), key + ", stopped at " + stopAt);
             }
@@ -132,10 +130,10 @@ class ResumeTest {
         try (Trainer t = Trainer.resume(dir, List.of())) {
             assertEquals(8, t.step(), "fell back to the newest intact checkpoint");
             t.run();
-            resumed = scores(t);
+            resumed = TestRuns.trained(t.model());
         }
         assertScoresEqual(baselineScores, resumed, "after falling back to step 8");
-        assertEquals(withoutTiming(baselineMetrics), withoutTiming(metrics(dir)));
+        assertEquals(TestRuns.withoutTiming(baselineMetrics), TestRuns.withoutTiming(TestRuns.metrics(dir)));
     }
 
     @Test
@@ -180,14 +178,14 @@ class ResumeTest {
         }
         Checkpoints.Checkpoint last = new Checkpoints(dir).latest().orElseThrow();
         assertEquals(8, last.step());
-        for (JsonNode line : metrics(dir)) {
+        for (JsonNode line : TestRuns.metrics(dir)) {
             assertTrue(line.get("step").asLong() < 10, "nothing logged for the NaN step: " + line);
         }
         System.clearProperty("slt.test.nan_at_step");
         List<float[]> resumed;
         try (Trainer t = Trainer.resume(dir, List.of())) {
             t.run();
-            resumed = scores(t);
+            resumed = TestRuns.trained(t.model());
         }
         assertScoresEqual(baselineScores, resumed, "resumed after the NaN stop");
     }
@@ -240,37 +238,11 @@ class ResumeTest {
         assertEquals(6, new Checkpoints(dir).latest().orElseThrow().step());
     }
 
-    static List<float[]> scores(Trainer t) {
-        List<float[]> out = new ArrayList<>();
-        for (MaskedBlock b : t.model().weights()) {
-            out.add(b.trainable().getArray().toFloatArray());
-        }
-        return out;
-    }
-
     static void assertScoresEqual(List<float[]> want, List<float[]> got, String what) {
         assertEquals(want.size(), got.size());
         for (int i = 0; i < want.size(); i++) {
             assertArrayEquals(want.get(i), got.get(i), what + ": tensor " + i);
         }
-    }
-
-    static List<JsonNode> metrics(Path runDir) throws IOException {
-        List<JsonNode> out = new ArrayList<>();
-        for (String line : Files.readAllLines(runDir.resolve(RunDirectory.METRICS))) {
-            out.add(JSON.readTree(line));
-        }
-        return out;
-    }
-
-    static List<JsonNode> withoutTiming(List<JsonNode> lines) {
-        List<JsonNode> out = new ArrayList<>();
-        for (JsonNode n : lines) {
-            ObjectNode c = n.deepCopy();
-            c.remove("tokens_per_s");
-            out.add(c);
-        }
-        return out;
     }
 
     private static void truncate(Path f) throws IOException {

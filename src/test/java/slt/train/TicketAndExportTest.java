@@ -53,7 +53,7 @@ class TicketAndExportTest {
             t.run();
         }
         runDir = tmp.resolve("runs/ticket");
-        metrics = ResumeTest.metrics(runDir);
+        metrics = TestRuns.metrics(runDir);
     }
 
     private double runValLoss(long step) {

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +53,7 @@ class TrainerTest {
         Map<String, Object> summary = train(a, weights, scores);
 
         Path runDir = tmp.resolve("runs/a");
-        List<JsonNode> metrics = readMetrics(runDir);
+        List<JsonNode> metrics = TestRuns.metrics(runDir);
         double initial = metrics.get(0).get("val_loss").asDouble();
         assertEquals(0, metrics.get(0).get("step").asLong(), "first line: the untrained ticket");
         double best = (double) summary.get("best_val_loss");
@@ -87,7 +86,7 @@ class TrainerTest {
         Config again = TestRuns.tiny(tmp, "run.name=b", "train.steps_per_epoch=20", "train.eval_every=20");
         List<float[]> scores2 = new ArrayList<>();
         train(again, new ArrayList<>(), scores2);
-        assertEquals(withoutTiming(metrics), withoutTiming(readMetrics(tmp.resolve("runs/b"))));
+        assertEquals(TestRuns.withoutTiming(metrics), TestRuns.withoutTiming(TestRuns.metrics(tmp.resolve("runs/b"))));
         for (int i = 0; i < scores.size(); i++) {
             assertArrayEquals(scores.get(i), scores2.get(i), "scores identical in tensor " + i);
         }
@@ -154,23 +153,5 @@ class TrainerTest {
             }
             assertEquals(warm, t.liveArrays(), "arrays alive after 2 vs 7 steps");
         }
-    }
-
-    private static List<JsonNode> readMetrics(Path runDir) throws IOException {
-        List<JsonNode> out = new ArrayList<>();
-        for (String line : Files.readAllLines(runDir.resolve(RunDirectory.METRICS))) {
-            out.add(JSON.readTree(line));
-        }
-        return out;
-    }
-
-    private static List<JsonNode> withoutTiming(List<JsonNode> lines) {
-        List<JsonNode> out = new ArrayList<>();
-        for (JsonNode n : lines) {
-            ObjectNode c = n.deepCopy();
-            c.remove("tokens_per_s");
-            out.add(c);
-        }
-        return out;
     }
 }
