@@ -31,6 +31,7 @@ import slt.data.Corpus;
 import slt.data.TokenWindows;
 import slt.data.WindowSampler;
 import slt.model.Constants;
+import slt.model.Flops;
 import slt.model.Gpt2;
 import slt.model.MaskSelector;
 import slt.model.MaskedBlock;
@@ -460,6 +461,9 @@ public final class Trainer implements AutoCloseable {
         s.put("steps", step);
         s.put("tokens", step * config.train().batchSize() * config.data().seqLen());
         s.put("wall_s", trainingSeconds);
+        s.put("tokens_per_s", trainingSeconds > 0 ? step * config.train().batchSize() * config.data().seqLen() / trainingSeconds : 0);
+        s.put("train_flops", Flops.trainingPerToken(model.spec(), config.data().seqLen()) * step
+                * config.train().batchSize() * config.data().seqLen());
         s.put("params_total", total);
         s.put("params_nonzero", nonzero);
         s.put("qk_scale", config.qkScale());
