@@ -16,7 +16,11 @@ final class Signals {
 
     static void onStop(Runnable requestStop) {
         boolean[] seen = {false};
-        for (String name : new String[] {"TERM", "INT"}) {
+        boolean child = Boolean.getBoolean("slt.sweep.child");
+        if (child) { // a sweep's child: Ctrl-C reaches the whole process group; the runner forwards one SIGTERM
+            Signal.handle(new Signal("INT"), sun.misc.SignalHandler.SIG_IGN);
+        }
+        for (String name : child ? new String[] {"TERM"} : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(name), sig -> {
                 if (seen[0]) {
                     LOG.warn("second SIG{}: exiting now", sig.getName());

@@ -1,0 +1,198 @@
+package slt.sweep;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import slt.TestRuns;
+import slt.UserError;
+
+/** Sweep files, point expansion, a real sweep run (killed and resumed), and cluster scripts. */
+class SweepTest {
+    @TempDir
+    Path tmp;
+
+    private Path write(String name, String text) throws IOException {
+        Path f = tmp.resolve(name);
+        Files.writeString(f, text);
+        return f;
+    }
+
+    /** A tiny sweep: 2 Q/K scales x 2 seeds, 4 steps each, writing under tmp. */
+    private Path tinySweep() throws IOException {
+        StringBuilder set = new StringBuilder();
+        for (String o : TestRuns.tinyOverrides(tmp, "data.seq_len=32", "train.batch_size=4", "train.micro_batch=4",
+                "train.epochs=2", "train.steps_per_epoch=2", "train.eval_windows=4", "train.log_every=1")) {
+            int eq = o.indexOf('=');
+            set.append("  ").append(o, 0, eq).append(": \"").append(o.substring(eq + 1)).append("\"\n");
+        }
+        return write("tiny.yaml", "base: configs/quickstart.yaml\nset:\n" + set
+                + "grid:\n  slt.qk_scale: [1, auto]\n  train.seed: [1, 2]\n");
+    }
+
+    @Test
+    void theGridIsACartesianProductWithZippedAxesAndNamedPoints() throws IOException {
+        Path f = write("g.yaml", """
+                base: configs/quickstart.yaml
+                set: {train.epochs: 1, data.cache_dir: /tmp/x}
+                grid:
+                  model.preset,model.width: [[tiny, 1], [tiny, 2]]
+                  slt.qk_scale: [1, auto, 2.5]
+                  train.seed: [7, 8]
+                """);
+        Sweep s = Sweep.load(f);
+        assertEquals(2 * 3 * 2, s.points().size());
+        Sweep.Point first = s.points().get(0);
+        Sweep.Point last = s.points().get(11);
+        assertEquals("preset=tiny+width=1+qk_scale=1+seed=7", first.name());
+        assertEquals("preset=tiny+width=2+qk_scale=2.5+seed=8", last.name());
+        assertEquals(2.0, last.config().model().width());
+        assertEquals(4, last.config().nHead());
+        assertEquals(2.5, last.config().qkScale());
+        assertEquals(8, last.config().train().seed());
+        assertEquals(1, last.config().train().epochs(), "set applies to every point");
+        assertEquals(Math.pow(64, 0.25), s.points().get(2).config().qkScale(), 1e-12);
+        assertEquals(Path.of("checkpoints", "g"), s.dir(), "run.dir of the base, then the sweep's name");
+        assertEquals(s.dir().resolve(first.name()), first.runDir());
+        assertEquals(first.runDir().toString(), first.config().run().dir() + "/" + first.config().run().name());
+        for (int i = 0; i < 12; i++) {
+            assertEquals(i, s.points().get(i).index());
+        }
+    }
+
+    @Test
+    void badSweepFilesAreRefusedNamingTheProblem() throws IOException {
+        Map<String, String[]> cases = new HashMap<>();
+        cases.put("base: configs/quickstart.yaml\ngrid: {}\n", new String[] {"empty grid"});
+        cases.put("base: configs/quickstart.yaml\n", new String[] {"empty grid"});
+        cases.put("base: configs/quickstart.yaml\ngrid: {train.seed: []}\n", new String[] {"train.seed", "non-empty list"});
+        cases.put("base: configs/quickstart.yaml\ngrid: {train.sed: [1]}\n", new String[] {"train.sed"});
+        cases.put("base: configs/quickstart.yaml\nseeds: 3\ngrid: {train.seed: [1]}\n", new String[] {"unknown key 'seeds'"});
+        cases.put("base: nope.yaml\ngrid: {train.seed: [1]}\n", new String[] {"nope.yaml", "not found"});
+        cases.put("grid: {train.seed: [1]}\n", new String[] {"needs base"});
+        cases.put("base: configs/quickstart.yaml\ngrid: {slt.density: [0.3, 1.5]}\n", new String[] {"density=1.5", "slt.density"});
+        cases.put("base: configs/quickstart.yaml\ngrid: {\"model.preset,model.width\": [[tiny, 1], [tiny]]}\n",
+                new String[] {"each value must be a list of 2"});
+        cases.put("base: configs/quickstart.yaml\nset: {train.lrr: 1}\ngrid: {train.seed: [1]}\n", new String[] {"train.lrr"});
+        int i = 0;
+        for (Map.Entry<String, String[]> c : cases.entrySet()) {
+            Path f = write("bad" + i++ + ".yaml", c.getKey());
+            UserError e = assertThrows(UserError.class, () -> Sweep.load(f), c.getKey());
+            for (String needle : c.getValue()) {
+                assertTrue(e.getMessage().contains(needle), "'" + needle + "' in: " + e.getMessage());
+            }
+            assertFalse(e.getMessage().contains("\n"), "one line");
+        }
+        assertTrue(assertThrows(UserError.class, () -> Sweep.load(tmp.resolve("missing.yaml"))).getMessage().contains("not found"));
+    }
+
+    @Test
+    void aSweepRunsEveryPointSkipsFinishedOnesAndResumesAfterBeingKilled() throws Exception {
+        Path file = tinySweep();
+        Sweep sweep = Sweep.load(file);
+        assertEquals(4, sweep.points().size());
+
+        // a real `slt sweep run` process, killed (with its children) once a point is done
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true", "-Dslt.classpath=" + cp, "-cp", cp, "slt.cli.Main", "sweep", "run", file.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("sweep.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while (PointState.of(sweep, sweep.points().get(0)).state() != PointState.State.DONE) {
+            assertTrue(p.isAlive(), "sweep ended early: " + Files.readString(tmp.resolve("sweep.log")));
+            assertTrue(System.nanoTime() < deadline, "timed out");
+            Thread.sleep(200);
+        }
+        p.descendants().forEach(ProcessHandle::destroyForcibly); // a node dies: runner and children
+        p.destroyForcibly();
+        p.waitFor(60, TimeUnit.SECONDS);
+        assertTrue(Files.readString(tmp.resolve("sweep.log")).contains("running 1"), Files.readString(tmp.resolve("sweep.log")));
+        Path firstSummary = sweep.points().get(0).runDir().resolve("summary.json");
+        FileTime doneAt = Files.getLastModifiedTime(firstSummary);
+
+        System.setProperty("slt.classpath", cp);
+        StringWriter out = new StringWriter();
+        int failed = new SweepRunner(sweep, List.of(), 2, new PrintWriter(out, true)).run();
+        assertEquals(0, failed, out.toString());
+        assertTrue(out.toString().contains("done 4 | running 0 | queued 0 | partial 0 | failed 0"), out.toString());
+        assertEquals(doneAt, Files.getLastModifiedTime(firstSummary), "a finished point is not run again");
+        for (Sweep.Point point : sweep.points()) {
+            PointState s = PointState.of(sweep, point);
+            assertEquals(PointState.State.DONE, s.state(), point.name());
+            assertEquals(4, s.step());
+            assertTrue(s.bestValLoss().isPresent());
+            JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(point.runDir().resolve("summary.json").toFile());
+            assertEquals(point.config().qkScale(), summary.get("qk_scale").asDouble(), 1e-12);
+            assertEquals(point.config().train().seed(), summary.get("seed").asLong());
+        }
+
+        // again: nothing to do
+        StringWriter again = new StringWriter();
+        assertEquals(0, new SweepRunner(sweep, List.of(), 1, new PrintWriter(again, true)).run());
+        assertFalse(again.toString().contains("running 1"), again.toString());
+        assertEquals(doneAt, Files.getLastModifiedTime(firstSummary));
+    }
+
+    @Test
+    void theSlurmScriptRunsOnePointPerArrayTaskAndTheKubernetesJobIsWellFormed() throws Exception {
+        Path file = tinySweep();
+        Sweep sweep = Sweep.load(file);
+        String script = ClusterScripts.slurm(sweep, Path.of("."), "gpu", "2:00:00", 4);
+        assertTrue(script.contains("#SBATCH --array=0-3"), script);
+        assertTrue(script.contains("#SBATCH --signal=B:TERM@"), script);
+        Path sh = write("job.sh", script);
+
+        // the script's body with SLURM_ARRAY_TASK_ID set, slt replaced by this build's classes
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        ProcessBuilder pb = new ProcessBuilder("bash", sh.toString()).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("slurm.log").toFile());
+        pb.environment().put("SLURM_ARRAY_TASK_ID", "2");
+        pb.environment().put("SLT_HOME", Path.of("").toAbsolutePath().toString());
+        pb.environment().put("SLT", Path.of(System.getProperty("java.home"), "bin", "java") + " -Dai.djl.offline=true -cp " + cp
+                + " slt.cli.Main");
+        Process proc = pb.start();
+        assertTrue(proc.waitFor(180, TimeUnit.SECONDS));
+        assertEquals(0, proc.exitValue(), Files.readString(tmp.resolve("slurm.log")));
+        for (Sweep.Point point : sweep.points()) {
+            assertEquals(point.index() == 2 ? PointState.State.DONE : PointState.State.QUEUED,
+                    PointState.of(sweep, point).state(), point.name());
+        }
+        ProcessBuilder noTask = new ProcessBuilder("bash", sh.toString()).redirectErrorStream(true);
+        noTask.environment().remove("SLURM_ARRAY_TASK_ID");
+        Process missing = noTask.start();
+        assertTrue(missing.waitFor(30, TimeUnit.SECONDS));
+        assertTrue(missing.exitValue() != 0, "refuses to run without a task id");
+
+        JsonNode job = new YAMLMapper().readTree(ClusterScripts.kubernetes(sweep, "registry/slt:cuda", 2, "ck", "dt"));
+        assertEquals("batch/v1", job.at("/apiVersion").asText());
+        assertEquals("Job", job.at("/kind").asText());
+        assertEquals(4, job.at("/spec/completions").asInt());
+        assertEquals(2, job.at("/spec/parallelism").asInt());
+        assertEquals("Indexed", job.at("/spec/completionMode").asText());
+        JsonNode c = job.at("/spec/template/spec/containers/0");
+        assertEquals("registry/slt:cuda", c.at("/image").asText());
+        List<String> args = new ArrayList<>();
+        c.at("/args").forEach(a -> args.add(a.asText()));
+        assertEquals(List.of("sweep", "run-point", file.toString(), "--index", "$(JOB_COMPLETION_INDEX)"), args);
+        assertEquals(1, c.at("/resources/limits/nvidia.com~1gpu").asInt());
+        assertEquals("ck", job.at("/spec/template/spec/volumes/0/persistentVolumeClaim/claimName").asText());
+        assertEquals(c.at("/volumeMounts/0/name").asText(), job.at("/spec/template/spec/volumes/0/name").asText());
+        assertTrue(job.at("/spec/template/spec/terminationGracePeriodSeconds").asInt() >= 120);
+    }
+}
