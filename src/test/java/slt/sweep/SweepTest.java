@@ -142,6 +142,45 @@ class SweepTest {
             assertEquals(point.config().train().seed(), summary.get("seed").asLong());
         }
 
+        // the report of the sweep: per point the mean over seeds of the runs' own summaries
+        Path report = tmp.resolve("report");
+        slt.report.Report.Summary rs = slt.report.Report.write(List.of(file), report, false);
+        assertEquals(4, rs.runs());
+        assertEquals(2, rs.points());
+        List<String> csv = Files.readAllLines(report.resolve("results.csv"));
+        List<String> header = List.of(csv.get(0).split(","));
+        int qkCol = header.indexOf("qk_scale");
+        int lossCol = header.indexOf("best_val_loss_mean");
+        assertTrue(qkCol >= 0 && lossCol >= 0, csv.get(0));
+        for (String row : csv.subList(1, csv.size())) {
+            String[] cells = row.split(",");
+            double qk = Double.parseDouble(cells[qkCol]);
+            double sum = 0;
+            int n = 0;
+            for (Sweep.Point point : sweep.points()) {
+                if (Math.abs(point.config().qkScale() - qk) < 1e-9) {
+                    sum += new com.fasterxml.jackson.databind.ObjectMapper()
+                            .readTree(point.runDir().resolve("summary.json").toFile()).get("best_val_loss").asDouble();
+                    n++;
+                }
+            }
+            assertEquals(2, n, row);
+            assertEquals(sum / n, Double.parseDouble(cells[lossCol]), 1e-12, "report = mean of the summaries: " + row);
+        }
+        try (var pngs = Files.list(report)) {
+            for (Path png : pngs.filter(f -> f.toString().endsWith(".png")).toList()) {
+                java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+                assertTrue(img != null && img.getWidth() > 100, png.toString());
+                java.util.Set<Integer> colours = new java.util.HashSet<>();
+                for (int y = 0; y < img.getHeight(); y += 3) {
+                    for (int x = 0; x < img.getWidth(); x += 3) {
+                        colours.add(img.getRGB(x, y));
+                    }
+                }
+                assertTrue(colours.size() > 10, png + " has content");
+            }
+        }
+
         // again: nothing to do
         StringWriter again = new StringWriter();
         assertEquals(0, new SweepRunner(sweep, List.of(), 1, new PrintWriter(again, true)).run());
