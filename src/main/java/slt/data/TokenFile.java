@@ -47,6 +47,16 @@ public final class TokenFile {
         this.cache = cache;
     }
 
+    /** Uniformly random token ids in [0, vocab), in memory: a stand-in corpus for speed measurements. */
+    public static TokenFile random(int count, int vocab, long seed) {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        CharBuffer tokens = CharBuffer.allocate(count);
+        for (int i = 0; i < count; i++) {
+            tokens.put(i, (char) rng.nextInt(vocab));
+        }
+        return new TokenFile(tokens, new long[] {0}, null);
+    }
+
     /** Number of tokens. */
     public long size() {
         return tokens.limit();

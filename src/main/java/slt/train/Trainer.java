@@ -28,6 +28,7 @@ import slt.checkpoint.SafeTensors;
 import slt.config.Config;
 import slt.config.ConfigLoader;
 import slt.data.Corpus;
+import slt.data.TokenFile;
 import slt.data.TokenWindows;
 import slt.data.WindowSampler;
 import slt.model.Constants;
@@ -103,6 +104,30 @@ public final class Trainer implements AutoCloseable {
         Trainer trainer = new Trainer(resolved, run, train, valid, device);
         trainer.describe(config.slt().qkScale());
         return trainer;
+    }
+
+    /**
+     * A trainer for speed measurements ({@code slt bench}): the config's model and optimizer on
+     * uniformly random token windows, with {@code scratch} as its run directory (nothing is
+     * written there unless {@link #run()} is called).
+     */
+    public static Trainer forBenchmark(Config config, Path scratch) {
+        Devices.configureThreads(config.run().threads());
+        Config resolved = config.resolved();
+        Config.Train t = resolved.train();
+        int seqLen = resolved.data().seqLen();
+        int tokens = Math.max(1 << 22, 4 * t.batchSize() * (seqLen + 1));
+        TokenFile file = TokenFile.random(tokens, slt.config.Preset.VOCAB, t.seed());
+        long windows = (tokens - 1L) / seqLen;
+        TokenWindows train = new TokenWindows(file, 0, tokens, seqLen, new WindowSampler(windows, t.seed(), t.microBatch()));
+        TokenWindows valid = new TokenWindows(file, 0, Math.min(tokens, 8L * seqLen + 1), seqLen,
+                new WindowSampler(1, 0, t.microBatch()));
+        return new Trainer(resolved, new RunDirectory(scratch), train, valid, Devices.resolve(resolved.run().device()));
+    }
+
+    /** The device this trainer computes on. */
+    public Device device() {
+        return manager.getDevice();
     }
 
     /**
@@ -299,16 +324,38 @@ public final class Trainer implements AutoCloseable {
      * the batch's mean training loss; a non-finite loss is returned without updating anything.
      */
     double trainStep(double lr, int accumulation) {
+        return trainStep(lr, accumulation, null);
+    }
+
+    /** As {@link #trainStep(double, int)}, adding each phase's time to {@code profile} when it is not null. */
+    public double trainStep(double lr, int accumulation, StepProfile profile) {
         Config.Train t = config.train();
+        long t0 = System.nanoTime();
         MaskSelector.update(model.weights(), config.slt().density(), config.slt().scope());
+        if (profile != null) {
+            profile.maskNs += System.nanoTime() - t0; // ends with exact counts read on the host: synchronised
+        }
         double lossSum = 0;
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             for (int micro = 0; micro < accumulation; micro++) {
                 try (NDScope ignored = new NDScope()) {
+                    long t1 = System.nanoTime();
                     NDList batch = trainSet.batch(manager, sampler.next(t.microBatch()));
+                    long t2 = System.nanoTime();
                     NDArray loss = Losses.crossEntropy(model.logits(batch.get(0)), batch.get(1));
+                    if (profile != null) {
+                        StepProfile.sync(loss);
+                    }
+                    long t3 = System.nanoTime();
                     collector.backward(Constants.div(loss, accumulation));
                     lossSum += loss.getFloat();
+                    if (profile != null) {
+                        StepProfile.sync(model.weights().get(0).trainable().getArray().getGradient());
+                        long t4 = System.nanoTime();
+                        profile.dataNs += t2 - t1;
+                        profile.forwardNs += t3 - t2;
+                        profile.backwardNs += t4 - t3;
+                    }
                 }
             }
         }
@@ -316,6 +363,7 @@ public final class Trainer implements AutoCloseable {
         if (!Double.isFinite(loss)) {
             return loss;
         }
+        long t5 = System.nanoTime();
         if (t.gradClip() != null) {
             double norm = optimizer.gradNorm();
             if (norm > t.gradClip()) {
@@ -323,6 +371,11 @@ public final class Trainer implements AutoCloseable {
             }
         }
         optimizer.step(lr);
+        if (profile != null) {
+            StepProfile.sync(model.weights().get(0).trainable().getArray());
+            profile.optimizerNs += System.nanoTime() - t5;
+            profile.steps++;
+        }
         return loss;
     }
 

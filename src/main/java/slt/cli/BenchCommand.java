@@ -1,0 +1,103 @@
+package slt.cli;
+
+import ai.djl.engine.Engine;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import slt.UserError;
+import slt.bench.Bench;
+import slt.config.Config;
+import slt.config.ConfigLoader;
+import slt.config.Preset;
+import slt.model.Flops;
+import slt.train.Devices;
+
+/** {@code slt bench}: how fast the training step runs, where its time goes, and MFU. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Time optimizer steps of a config (random tokens) and report step time, tokens/s, a breakdown,",
+            "memory, achieved FLOP/s and MFU against a fp32 matmul peak measured on the same device."})
+final class BenchCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "run config to time (default: the built-in defaults)")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key (repeatable)")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--sweep", description = "tiny/mini/small at several shapes on CPU, or mini/small/medium at the paper's shape on GPU")
+    boolean sweep;
+
+    @Option(names = "--steps", defaultValue = "10", description = "timed optimizer steps (default: ${DEFAULT-VALUE})")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--json", description = "end with one line of JSON holding every number")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (steps < 1 || warmup < 0) {
+            throw new UserError("--steps must be >= 1 and --warmup >= 0");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        List<Config> configs = new ArrayList<>();
+        if (sweep) {
+            Config probe = ConfigLoader.load(config, with(overrides, "model.preset=tiny", "data.seq_len=128"));
+            Devices.configureThreads(probe.run().threads());
+            boolean gpu = Devices.resolve(probe.run().device()).isGpu();
+            for (String[] shape : Bench.sweepShapes(gpu)) {
+                Preset p = Preset.valueOf(shape[0].toUpperCase());
+                int seq = Integer.parseInt(shape[3]);
+                configs.add(ConfigLoader.load(config, with(overrides, "model.preset=" + shape[0],
+                        "train.batch_size=" + shape[1], "train.micro_batch=" + shape[2], "data.seq_len=" + seq,
+                        "model.context=" + Math.max(seq, p.context()))));
+            }
+        } else {
+            configs.add(ConfigLoader.load(config, overrides));
+        }
+        out.println("FLOPs: " + Flops.formula() + "; MFU against a measured fp32 matmul peak on the same device");
+        out.printf("%-7s %5s %13s %-7s %9s %9s %9s %10s %9s %6s  %-40s %6s %9s%n", "preset", "width", "batch x seq",
+                "device", "step med", "min", "max", "tokens/s", "TFLOP/s", "MFU", "breakdown (mask/data/fwd/bwd/opt)", "mask",
+                "peak RSS");
+        List<Map<String, Object>> results = new ArrayList<>();
+        for (Config c : configs) {
+            Bench.Result r = Bench.run(c, steps, warmup, null);
+            Map<String, Double> b = r.breakdown();
+            double total = b.values().stream().mapToDouble(Double::doubleValue).sum();
+            StringBuilder shares = new StringBuilder();
+            for (double v : b.values()) {
+                shares.append(shares.length() == 0 ? "" : "/").append(String.format("%.0f%%", 100 * v / total));
+            }
+            out.printf("%-7s %5s %13s %-7s %8.3fs %8.3fs %8.3fs %10.0f %9.3f %5.1f%%  %-40s %5.1f%% %8.0fM%n", r.preset(),
+                    r.width(), r.batch() + "(" + r.microBatch() + ")x" + r.seqLen(), r.device(), r.stepMedian(), r.stepMin(),
+                    r.stepMax(), r.tokensPerS(), r.achievedFlops() / 1e12, 100 * r.mfu(), shares, 100 * r.maskShare(),
+                    r.peakRss() / 1e6);
+            out.flush();
+            results.add(r.toMap());
+        }
+        out.printf("peak: %.1f GFLOP/s fp32 matmul; engine %s %s%n", (Double) results.get(0).get("peak_flops") / 1e9,
+                Engine.getInstance().getEngineName(), Engine.getInstance().getVersion());
+        if (json) {
+            Map<String, Object> j = results.size() == 1 ? results.get(0) : new LinkedHashMap<>(Map.of("results", results));
+            out.println(new ObjectMapper().writeValueAsString(j));
+        }
+        return 0;
+    }
+
+    private static List<String> with(List<String> base, String... more) {
+        List<String> l = new ArrayList<>(List.of(more));
+        l.addAll(base); // the user's --set wins
+        return l;
+    }
+}
