@@ -14,8 +14,9 @@ import slt.config.Config;
  * |score| are kept, per tensor or under one global threshold. Exact ties at the threshold go to
  * the lowest flat index (in tensor order for the global scope), the same on every device.
  *
- * <p>Method: t = the k-th largest |score| (torch {@code topk} of the smaller side); keep |s| &gt; t;
- * of the entries equal to t keep the first {@code k - #(|s| &gt; t)} by a cumulative count.
+ * <p>Method: t = the k-th largest |score| (torch {@code topk} of the smaller side); keep |s| &gt;= t,
+ * which one count confirms is exactly k entries unless other entries tie with t; then keep
+ * |s| &gt; t and, of the entries equal to t, the first {@code k - #(|s| &gt; t)} by a cumulative count.
  */
 public final class MaskSelector {
     private MaskSelector() {}
@@ -82,6 +83,21 @@ public final class MaskSelector {
             return out;
         }
         float t = kthLargest(values, k, n);
+        // Usually no other entry equals t and "|s| >= t" keeps exactly k: one count confirms it.
+        List<NDArray> atLeast = new ArrayList<>();
+        long kept = 0;
+        for (NDArray v : values) {
+            NDArray ge = v.gte(t);
+            kept += count(ge);
+            atLeast.add(ge);
+        }
+        if (kept == k) {
+            for (NDArray ge : atLeast) {
+                out.add(ge.toType(DataType.FLOAT32, false));
+            }
+            return out;
+        }
+        // Ties at t: keep everything above t, then the first entries equal to t in flat order.
         long need = k;
         long[] tieCounts = new long[values.size()];
         List<NDArray> gts = new ArrayList<>();
@@ -94,18 +110,17 @@ public final class MaskSelector {
             gts.add(gt);
             eqs.add(eq);
         }
-        // `need` entries equal to t are kept: all ties of the first tensors, then a prefix.
         for (int i = 0; i < values.size(); i++) {
-            NDArray kept = gts.get(i);
+            NDArray keep = gts.get(i);
             if (need >= tieCounts[i]) {
-                kept = kept.logicalOr(eqs.get(i));
+                keep = keep.logicalOr(eqs.get(i));
                 need -= tieCounts[i];
             } else if (need > 0) {
                 NDArray eq = eqs.get(i);
-                kept = kept.logicalOr(eq.logicalAnd(eq.toType(DataType.INT64, false).cumSum(0).lte(need)));
+                keep = keep.logicalOr(eq.logicalAnd(eq.toType(DataType.INT64, false).cumSum(0).lte(need)));
                 need = 0;
             }
-            out.add(kept.toType(DataType.FLOAT32, false));
+            out.add(keep.toType(DataType.FLOAT32, false));
         }
         return out;
     }
@@ -114,54 +129,12 @@ public final class MaskSelector {
         return bool.toType(DataType.INT64, false).sum().getLong();
     }
 
-    /** The k-th largest value of the concatenation (1 <= k < n). */
+    /** The k-th largest value of the concatenation (1 <= k < n), by torch topk of the smaller side. */
     private static float kthLargest(List<NDArray> values, long k, long n) {
         NDArray all = values.size() == 1 ? values.get(0) : NDArrays.concat(new NDList(values));
-        if (n > SAMPLED_SELECT_MIN) {
-            Float t = sampledSelect(all, k, n);
-            if (t != null) {
-                return t;
-            }
-        }
-        return exactSelect(all, k, n);
-    }
-
-    /** Tensors larger than this use {@link #sampledSelect}; smaller ones a plain topk. */
-    static final long SAMPLED_SELECT_MIN = 1 << 18;
-    private static final int SAMPLE = 1 << 16;
-
-    /** k-th largest (1 <= k <= n) by torch topk of the smaller side (k or n - k + 1 values). */
-    private static float exactSelect(NDArray all, long k, long n) {
         if (k <= n / 2) {
             return all.topK(Math.toIntExact(k), 0, true, false).get(0).min().getFloat();
         }
         return all.topK(Math.toIntExact(n - k + 1), 0, false, false).get(0).max().getFloat();
-    }
-
-    /**
-     * Exact k-th largest in a few passes (Floyd-Rivest style): a strided sample brackets the
-     * threshold in [lo, hi]; counting confirms that the k-th largest lies in the bracket, and a
-     * topk over the few values inside it finds it exactly. Returns null when the sample's bracket
-     * misses (the caller then selects over everything), so the answer is always exact.
-     */
-    private static Float sampledSelect(NDArray all, long k, long n) {
-        long stride = n / SAMPLE;
-        NDArray sample = all.get("::" + stride).sort(); // ascending
-        long m = sample.size();
-        double q = (double) k / n;
-        double margin = 4 * Math.sqrt(m * q * (1 - q)) + 16;
-        long rank = Math.round(q * m); // rank from the top in the sample
-        long hiIdx = Math.min(m - 1, m - Math.max(1, Math.round(rank - margin)));
-        long loIdx = Math.max(0, m - Math.min(m, Math.round(rank + margin)));
-        float hi = sample.getFloat(hiIdx);
-        float lo = sample.getFloat(loIdx);
-        long aboveHi = count(all.gt(hi));
-        long atLeastLo = count(all.gte(lo));
-        if (aboveHi >= k || atLeastLo < k) {
-            return null;
-        }
-        NDArray inside = all.get(all.gte(lo).logicalAnd(all.lte(hi)));
-        long need = k - aboveHi; // rank of the threshold among the values inside [lo, hi]
-        return exactSelect(inside, need, inside.size());
     }
 }
