@@ -68,8 +68,9 @@ class ResumeTest {
 
     @Test
     void stoppingAtAnyStepAndResumingEqualsTheUninterruptedRunBitForBit() throws IOException {
-        // 3: mid-epoch, off the log interval; 5: just before a checkpoint; 6: at one; 8: at an evaluation
-        for (long stopAt : new long[] {3, 5, 6, 8}) {
+        // 3: mid-epoch, off the log interval; 5: just before a checkpoint; 8: at an evaluation
+        // (resuming from a regular checkpoint, written without a stop, is in the damaged-checkpoint test)
+        for (long stopAt : new long[] {3, 5, 8}) {
             String name = "stop" + stopAt;
             try (Trainer t = Trainer.create(config(name), false)) {
                 t.stopAfter(stopAt);
