@@ -11,7 +11,7 @@ import slt.UserError;
         mixinStandardHelpOptions = true,
         version = "slt 0.1.0 (DJL 0.32.0, libtorch 2.5.1)",
         description = "Strong lottery tickets in GPT-2 with edge-popup (Otsuka et al., AAAI 2026).",
-        subcommands = {TrainCommand.class, ResumeCommand.class, EvalCommand.class, ExportCommand.class, GenerateCommand.class, SweepCommand.class, ReportCommand.class, InspectCommand.class, BenchCommand.class, DataCommand.class, ConfigCommand.class, InfoCommand.class})
+        subcommands = {TrainCommand.class, ResumeCommand.class, EvalCommand.class, ExportCommand.class, GenerateCommand.class, SweepCommand.class, ReportCommand.class, InspectCommand.class, BenchCommand.class, TheoryCommand.class, DataCommand.class, ConfigCommand.class, InfoCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -64,6 +64,6 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: train, resume, eval, export, generate, sweep, report, inspect, bench, data, config or info");
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: train, resume, eval, export, generate, sweep, report, inspect, bench, theory, data, config or info");
     }
 }
