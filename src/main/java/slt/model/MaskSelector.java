@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,9 +15,11 @@ import slt.config.Config;
  * |score| are kept, per tensor or under one global threshold. Exact ties at the threshold go to
  * the lowest flat index (in tensor order for the global scope), the same on every device.
  *
- * <p>Method: t = the k-th largest |score| (torch {@code topk} of the smaller side); keep |s| &gt;= t,
- * which one count confirms is exactly k entries unless other entries tie with t; then keep
- * |s| &gt; t and, of the entries equal to t, the first {@code k - #(|s| &gt; t)} by a cumulative count.
+ * <p>Method: t = the k-th largest |score|: for large tensors from a bracket (a strided sample
+ * brackets t, one pass gathers the band, topk runs on the band), otherwise, or when the bracket
+ * misses, torch {@code topk} of the smaller side. Keep |s| &gt;= t, which is exactly k entries
+ * unless other entries tie with t; then keep |s| &gt; t and, of the entries equal to t, the first
+ * {@code k - #(|s| &gt; t)} by a cumulative count.
  */
 public final class MaskSelector {
     private MaskSelector() {}
@@ -82,18 +85,11 @@ public final class MaskSelector {
             }
             return out;
         }
-        float t = kthLargest(values, k, n);
-        // Usually no other entry equals t and "|s| >= t" keeps exactly k: one count confirms it.
-        List<NDArray> atLeast = new ArrayList<>();
-        long kept = 0;
-        for (NDArray v : values) {
-            NDArray ge = v.gte(t);
-            kept += count(ge);
-            atLeast.add(ge);
-        }
-        if (kept == k) {
-            for (NDArray ge : atLeast) {
-                out.add(ge.toType(DataType.FLOAT32, false));
+        Threshold th = threshold(values, k, n);
+        float t = th.t();
+        if (th.keptAtT() == k) { // usual case: no other entry equals t, so |s| >= t keeps exactly k
+            for (NDArray v : values) {
+                out.add(v.gte(t).toType(DataType.FLOAT32, false));
             }
             return out;
         }
@@ -126,12 +122,56 @@ public final class MaskSelector {
     }
 
     private static long count(NDArray bool) {
-        return bool.toType(DataType.INT64, false).sum().getLong();
+        return bool.sum().getLong();
     }
 
-    /** The k-th largest value of the concatenation (1 <= k < n), by torch topk of the smaller side. */
-    private static float kthLargest(List<NDArray> values, long k, long n) {
+    /** The k-th largest value t of the concatenation and how many entries are &gt;= t. */
+    record Threshold(float t, long keptAtT) {}
+
+    /** Below this many values, a plain topk is as fast as the bracket (measured, docs/BENCHMARKS.md). */
+    static final long BRACKET_MIN = 1L << 19;
+
+    /** Values in the sample that brackets the threshold. */
+    private static final long SAMPLE = 1L << 17;
+
+    private static Threshold threshold(List<NDArray> values, long k, long n) {
         NDArray all = values.size() == 1 ? values.get(0) : NDArrays.concat(new NDList(values));
+        if (n >= BRACKET_MIN) {
+            Threshold t = bracketed(all, k, n);
+            if (t != null) {
+                return t;
+            }
+        }
+        float t = kthLargest(all, k, n);
+        return new Threshold(t, count(all.gte(t)));
+    }
+
+    /**
+     * The k-th largest by a bracket: a strided sample's order statistics give lo &lt;= t &lt;= hi with
+     * high probability; one pass counts the entries above hi and gathers those in [lo, hi], and
+     * topk runs on that band only (about 1 % of n). Exact whenever the band holds the k-th
+     * largest, which is checked; null (use {@link #kthLargest}) when it does not.
+     */
+    static Threshold bracketed(NDArray all, long k, long n) {
+        long stride = Math.max(1, n / SAMPLE);
+        NDArray sample = all.get(new NDIndex("::" + stride)).sort();
+        long ns = sample.size();
+        double q = 1 - (double) k / n; // t sits at this quantile
+        double margin = 5 * Math.sqrt(ns * q * (1 - q)) + 2;
+        float lo = sample.getFloat(Math.max(0, (long) Math.floor(q * ns - margin)));
+        float hi = sample.getFloat(Math.min(ns - 1, (long) Math.ceil(q * ns + margin)));
+        long above = count(all.gt(hi));
+        NDArray band = all.get(all.gte(lo).logicalAnd(all.lte(hi)));
+        long r = k - above; // t is the r-th largest of the band
+        if (r < 1 || r > band.size()) {
+            return null;
+        }
+        float t = kthLargest(band, r, band.size());
+        return new Threshold(t, above + count(band.gte(t)));
+    }
+
+    /** The k-th largest value of a 1-D array (1 <= k <= n), by torch topk of the smaller side. */
+    static float kthLargest(NDArray all, long k, long n) {
         if (k <= n / 2) {
             return all.topK(Math.toIntExact(k), 0, true, false).get(0).min().getFloat();
         }

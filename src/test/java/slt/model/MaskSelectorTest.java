@@ -149,6 +149,37 @@ class MaskSelectorTest {
     }
 
     @Test
+    void theBracketFindsTheSameThresholdAsTopkOrStepsAside() {
+        int n = (1 << 20) + 3;
+        SplittableRandom rng = new SplittableRandom(5);
+        float[] smooth = new float[n];
+        float[] comb = new float[n];
+        long stride = n / (1 << 17);
+        for (int i = 0; i < n; i++) {
+            smooth[i] = (float) Math.abs(rng.nextGaussian());
+            comb[i] = i % stride == 0 ? 1f : (float) rng.nextDouble(0, 0.9); // the strided sample sees only the maxima
+        }
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray a = m.create(smooth);
+            for (double density : new double[] {0.01, 0.3, 0.7, 0.99}) {
+                long k = Math.round(density * n);
+                MaskSelector.Threshold t = MaskSelector.bracketed(a, k, n);
+                assertEquals(true, t != null, "bracket holds t at density " + density);
+                float[] sorted = smooth.clone();
+                Arrays.sort(sorted);
+                assertEquals(sorted[n - (int) k], t.t(), 0f, "k-th largest at density " + density);
+                assertEquals(MaskSelector.kthLargest(a, k, n), t.t(), 0f);
+                long atLeast = 0;
+                for (float v : smooth) {
+                    atLeast += v >= t.t() ? 1 : 0;
+                }
+                assertEquals(atLeast, t.keptAtT());
+            }
+            assertEquals(null, MaskSelector.bracketed(m.create(comb), Math.round(0.3 * n), n), "a misleading sample is detected");
+        }
+    }
+
+    @Test
     void masksFollowUpdatedScoresAndOldMasksAreReplaced() {
         float[] s = {0.1f, 0.2f, 0.3f, 0.4f};
         try (NDManager m = NDManager.newBaseManager()) {
