@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 import slt.config.Config;
 import slt.model.Flops;
 import slt.model.ModelSpec;
+import slt.train.Devices;
 import slt.train.StepProfile;
 import slt.train.Trainer;
 
@@ -78,6 +79,7 @@ public final class Bench {
             m.put("rss_end_bytes", rssEnd);
             m.put("peak_rss_bytes", peakRss);
             m.put("device_used_bytes", deviceUsed);
+            m.put("allocator", Devices.allocator());
             m.put("flops_formula", Flops.formula());
             return m;
         }

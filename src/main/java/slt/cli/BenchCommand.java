@@ -86,8 +86,9 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
             results.add(r.toMap());
         }
-        out.printf("peak: %.1f GFLOP/s fp32 matmul; engine %s %s%n", (Double) results.get(0).get("peak_flops") / 1e9,
-                Engine.getInstance().getEngineName(), Engine.getInstance().getVersion());
+        out.printf("peak: %.1f GFLOP/s fp32 matmul; engine %s %s; allocator %s%n",
+                (Double) results.get(0).get("peak_flops") / 1e9, Engine.getInstance().getEngineName(),
+                Engine.getInstance().getVersion(), Devices.allocator());
         if (json) {
             Map<String, Object> j = results.size() == 1 ? results.get(0) : new LinkedHashMap<>(Map.of("results", results));
             out.println(new ObjectMapper().writeValueAsString(j));

@@ -2,10 +2,17 @@ package slt.train;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import slt.UserError;
 import slt.config.Config;
 
-/** Chooses where a run computes, and sets libtorch's threads before the engine loads. */
+/**
+ * Chooses where a run computes, sets libtorch's threads before the engine loads, and names the
+ * memory allocator the process runs on.
+ */
 public final class Devices {
 
     private Devices() {}
@@ -37,5 +44,27 @@ public final class Devices {
             }
             case AUTO -> gpus > 0 ? Device.gpu(0) : Device.cpu();
         };
+    }
+
+    /**
+     * The malloc this process uses: "jemalloc" when the {@code slt} launcher preloaded it, else
+     * "glibc malloc" (read from /proc/self/maps; "unknown" where that cannot be read).
+     */
+    public static String allocator() {
+        try {
+            return allocatorIn(Files.readAllLines(Path.of("/proc/self/maps")));
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    /** {@link #allocator()} for the lines of a /proc/PID/maps file. */
+    static String allocatorIn(List<String> mapsLines) {
+        for (String line : mapsLines) {
+            if (line.contains("/libjemalloc.so")) {
+                return "jemalloc";
+            }
+        }
+        return "glibc malloc";
     }
 }

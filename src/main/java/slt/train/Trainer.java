@@ -196,6 +196,10 @@ public final class Trainer implements AutoCloseable {
                 String.format("%.4f", config.qkScale()), qkSpec, config.train().seed());
         LOG.info("data: {} training windows ({} tokens), {} validation windows of {} tokens",
                 trainSet.windows(), trainSet.tokenCount(), validSet.windows(), config.data().seqLen());
+        String allocator = Devices.allocator();
+        LOG.info("memory allocator: {}{}", allocator, allocator.equals("jemalloc") || manager.getDevice().isGpu() ? ""
+                : " (on CPU its heap grows for a few hundred steps; with libjemalloc2 installed ./slt uses jemalloc:"
+                        + " flat memory, faster steps; docs/BENCHMARKS.md)");
     }
 
     public Gpt2 model() {
