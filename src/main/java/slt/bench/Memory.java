@@ -1,11 +1,14 @@
 package slt.bench;
 
 import ai.djl.Device;
+import ai.djl.pytorch.jni.JniUtils;
+import com.sun.jna.NativeLibrary;
 import ai.djl.util.cuda.CudaUtils;
 import java.io.IOException;
 import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import slt.train.Devices;
 
 /** Memory of this process: resident set (now and peak, from /proc) and the GPU's used memory. */
 final class Memory {
@@ -31,6 +34,43 @@ final class Memory {
             return m.getUsed();
         } catch (RuntimeException | UnsatisfiedLinkError e) {
             return -1;
+        }
+    }
+
+    /**
+     * Starts a new peak: sets VmHWM to the current RSS (Linux's /proc/self/clear_refs "5").
+     * Memory the allocator kept from earlier work still counts. Does nothing where unsupported.
+     */
+    static void resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or not allowed: the peak then covers the whole process
+        }
+    }
+
+    /**
+     * Hands memory that was freed but kept by the C allocator back to the OS, so that the RSS a
+     * later measurement sees is its own: jemalloc purges all arenas ({@code mallctl
+     * "arena.4096.purge"}), glibc trims its heaps ({@code malloc_trim(0)}). Best effort.
+     */
+    static void releaseFreedNative() {
+        try {
+            NativeLibrary process = NativeLibrary.getProcess();
+            if (Devices.allocator().equals("jemalloc")) {
+                process.getFunction("mallctl").invokeInt(new Object[] {"arena.4096.purge", null, null, null, 0L});
+            } else {
+                process.getFunction("malloc_trim").invokeInt(new Object[] {0L});
+            }
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            // another libc or allocator: peaks then include what earlier work left behind
+        }
+    }
+
+    /** Gives libtorch's cached, unused GPU blocks back to the driver (nothing on CPU). */
+    static void emptyDeviceCache(Device device) {
+        if (device.isGpu()) {
+            JniUtils.emptyCudaCache();
         }
     }
 

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import slt.UserError;
 import slt.bench.Bench;
+import slt.bench.MicroBatchSearch;
 import slt.config.Config;
 import slt.config.ConfigLoader;
 import slt.config.Preset;
@@ -45,10 +46,21 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "end with one line of JSON holding every number")
     boolean json;
 
+    @Option(names = "--max-micro-batch", description = {"instead of timing, find the largest micro-batch that fits in memory",
+        "(up to train.batch_size) by doubling then bisecting; each probe runs two real optimizer steps"})
+    boolean maxMicroBatch;
+
+    @Option(names = "--memory-limit", paramLabel = "SIZE", description = {"with --max-micro-batch: a probe using more than",
+        "SIZE (e.g. 40GB, 16GiB, 800MB) does not fit; required on CPU, optional on a GPU (running out fails a probe)"})
+    String memoryLimit;
+
     @Override
     public Integer call() throws Exception {
         if (steps < 1 || warmup < 0) {
             throw new UserError("--steps must be >= 1 and --warmup >= 0");
+        }
+        if (memoryLimit != null && !maxMicroBatch) {
+            throw new UserError("--memory-limit applies only to --max-micro-batch: add --max-micro-batch or drop it");
         }
         PrintWriter out = spec.commandLine().getOut();
         List<Config> configs = new ArrayList<>();
@@ -65,6 +77,9 @@ final class BenchCommand implements Callable<Integer> {
             }
         } else {
             configs.add(ConfigLoader.load(config, overrides));
+        }
+        if (maxMicroBatch) {
+            return fit(out, configs);
         }
         out.println("FLOPs: " + Flops.formula() + "; MFU against a measured fp32 matmul peak on the same device");
         out.printf("%-7s %5s %13s %-7s %9s %9s %9s %10s %9s %6s  %-40s %6s %9s%n", "preset", "width", "batch x seq",
@@ -94,6 +109,49 @@ final class BenchCommand implements Callable<Integer> {
             out.println(new ObjectMapper().writeValueAsString(j));
         }
         return 0;
+    }
+
+    private int fit(PrintWriter out, List<Config> configs) throws Exception {
+        long limit = memoryLimit == null ? 0 : parseSize(memoryLimit);
+        List<Map<String, Object>> results = new ArrayList<>();
+        for (Config c : configs) {
+            if (limit <= 0 && !Devices.resolve(c.run().device()).isGpu()) {
+                throw new UserError("--max-micro-batch on the CPU needs --memory-limit SIZE (e.g. 16GB): the process "
+                        + "would be killed before libtorch reported running out");
+            }
+            int cap = c.train().batchSize();
+            out.printf("%s, sequence %d: micro-batches up to %d, two optimizer steps each%s%n", c.model().preset().key(),
+                    c.data().seqLen(), cap, limit > 0 ? ", limit " + MicroBatchSearch.size(limit) : "");
+            out.flush();
+            MicroBatchSearch.Result r = MicroBatchSearch.run(c, cap, limit, p -> {
+                out.printf("  micro-batch %4d: %s%n", p.microBatch(), p.fits()
+                        ? String.format("fits, %s (%s), step %.3f s, %.0f tokens/s", MicroBatchSearch.size(p.memoryBytes()),
+                                Devices.resolve(c.run().device()).isGpu() ? "device" : "peak RSS", p.stepSeconds(),
+                                p.tokensPerS())
+                        : "does not fit: " + p.error());
+                out.flush();
+            });
+            out.printf("largest micro-batch that fits: %d; as train.micro_batch with batch_size %d: %d%n", r.largest(),
+                    r.batchSize(), r.usable());
+            results.add(r.toMap());
+        }
+        if (json) {
+            Map<String, Object> j = results.size() == 1 ? results.get(0) : new LinkedHashMap<>(Map.of("results", results));
+            out.println(new ObjectMapper().writeValueAsString(j));
+        }
+        return 0;
+    }
+
+    /** Bytes in "40GB", "16GiB", "800MB", "1.5G", "123456" (decimal units; "iB" units are powers of 1024). */
+    static long parseSize(String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\s*([0-9]+(?:\\.[0-9]+)?)\\s*([kmgt]?)(i?)b?\\s*")
+                .matcher(text);
+        if (!m.matches() || Double.parseDouble(m.group(1)) <= 0) {
+            throw new UserError("--memory-limit " + text + " is not a positive size: write it like 40GB, 16GiB or 800MB");
+        }
+        double base = m.group(3).isEmpty() ? 1000 : 1024;
+        int power = m.group(2).isEmpty() ? 0 : "kmgt".indexOf(m.group(2).toLowerCase(java.util.Locale.ROOT)) + 1;
+        return (long) (Double.parseDouble(m.group(1)) * Math.pow(base, power));
     }
 
     private static List<String> with(List<String> base, String... more) {
