@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import slt.UserError;
 import slt.config.Config;
 import slt.train.Devices;
 
@@ -27,6 +28,9 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (size < 1 || size > 32768) {
+            throw new UserError("--size " + size + " is not a matrix size: give 1 to 32768 (default 2048)");
+        }
         PrintWriter out = spec.commandLine().getOut();
         Devices.configureThreads(0);
         Engine engine = Engine.getInstance();

@@ -40,7 +40,12 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main()).setOut(out).setErr(err).setCaseInsensitiveEnumValuesAllowed(true);
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine cmd = ex.getCommandLine();
-            cmd.getErr().println("error: " + ex.getMessage() + " (see: " + cmd.getCommandSpec().qualifiedName() + " --help)");
+            String msg = ex.getMessage().replaceFirst("^Error: ", "");
+            if (ex instanceof CommandLine.UnmatchedArgumentException && cmd.getParent() == null && badArgs.length > 0
+                    && !badArgs[0].startsWith("-")) {
+                msg = "unknown command '" + badArgs[0] + "': name one of " + String.join(", ", cmd.getSubcommands().keySet());
+            }
+            cmd.getErr().println("error: " + msg + " (see: " + cmd.getCommandSpec().qualifiedName() + " --help)");
             cmd.getErr().flush();
             return 2;
         });
@@ -59,7 +64,12 @@ public final class Main implements Runnable {
             errOut.flush();
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } finally { // print() does not flush an autoflush writer, and System.exit would drop the rest
+            out.flush();
+            err.flush();
+        }
     }
 
     @Override

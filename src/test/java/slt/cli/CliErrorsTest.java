@@ -324,14 +324,16 @@ class CliErrorsTest {
 
     // ---- the real process ----------------------------------------------------------------
 
-    @Test
-    void realProcessExitsWithTwoAndOneErrorLine() throws Exception {
+    private record ProcessResult(int code, String out, String err) {}
+
+    /** Runs {@code slt.cli.Main} in a new JVM, as the launcher does, with stdout and stderr to files. */
+    private ProcessResult process(String... args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Path missing = tmp.resolve("missing.yaml");
-        List<String> cmd = new ArrayList<>(List.of(java, "-cp", cp, "slt.cli.Main", "train", "--config", missing.toString()));
-        Path stdout = tmp.resolve("stdout.txt");
-        Path stderr = tmp.resolve("stderr.txt");
+        List<String> cmd = new ArrayList<>(List.of(java, "-cp", cp, "slt.cli.Main"));
+        cmd.addAll(List.of(args));
+        Path stdout = Files.createTempFile(tmp, "stdout", ".txt");
+        Path stderr = Files.createTempFile(tmp, "stderr", ".txt");
         Process p = new ProcessBuilder(cmd)
                 .directory(Path.of("").toAbsolutePath().toFile())
                 .redirectOutput(stdout.toFile())
@@ -342,12 +344,38 @@ class CliErrorsTest {
             p.destroyForcibly();
             throw new AssertionError("the CLI process did not finish within 60 s");
         }
-        String err = Files.readString(stderr);
-        assertEquals(2, p.exitValue(), "exit code; stderr:\n" + err);
-        List<String> lines = err.lines().filter(l -> !l.isBlank()).toList();
-        assertEquals(1, lines.size(), "one line on stderr:\n" + err);
+        return new ProcessResult(p.exitValue(), Files.readString(stdout), Files.readString(stderr));
+    }
+
+    @Test
+    void realProcessExitsWithTwoAndOneErrorLine() throws Exception {
+        Path missing = tmp.resolve("missing.yaml");
+        ProcessResult r = process("train", "--config", missing.toString());
+        assertEquals(2, r.code(), "exit code; stderr:\n" + r.err());
+        List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), "one line on stderr:\n" + r.err());
         assertTrue(lines.get(0).startsWith("error:"), lines.get(0));
         assertTrue(lines.get(0).contains(missing.toString()), lines.get(0));
-        assertEquals("", Files.readString(stdout).strip(), "nothing on stdout");
+        assertEquals("", r.out().strip(), "nothing on stdout");
+    }
+
+    @Test
+    void realProcessPrintsTheConfigBeforeExiting() throws Exception {
+        // print() without a newline is not auto-flushed: the output must still reach stdout before System.exit
+        ProcessResult r = process("config", "--set", "model.preset=tiny", "--set", "data.seq_len=128");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("preset: tiny") && r.out().contains("seq_len: 128"), "stdout was: '" + r.out() + "'");
+    }
+
+    @Test
+    void infoWithAnImpossibleMatrixSize() {
+        assertUserError(run("info", "--size", "0"), "--size 0", "1 to 32768");
+        assertUserError(run("info", "--size", "-5"), "--size -5");
+    }
+
+    @Test
+    void aMistypedCommandListsTheCommands() {
+        Result r = run("trian", "--config", "x.yaml");
+        assertUserError(r, "unknown command 'trian'", "train", "resume", "bench");
     }
 }
