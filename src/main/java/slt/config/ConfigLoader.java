@@ -41,6 +41,8 @@ public final class ConfigLoader {
             .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS) // "preset: 3" is not medium
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY) // a key given twice is a mistake
             .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .enable(EnumFeature.WRITE_ENUMS_TO_LOWERCASE)
             .build();
@@ -140,6 +142,9 @@ public final class ConfigLoader {
     }
 
     private static Object readFile(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new UserError("config file " + file + " is a directory: pass a YAML file, e.g. --config configs/quickstart.yaml");
+        }
         if (!Files.isRegularFile(file)) {
             throw new UserError("config file " + file + " not found: pass an existing file, e.g. --config configs/quickstart.yaml");
         }
@@ -153,8 +158,14 @@ public final class ConfigLoader {
             throw new UserError("config file " + file + " not found");
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
-            throw new UserError("config file " + file + " is not valid YAML" + where + ": "
-                    + e.getOriginalMessage().lines().findFirst().orElse(""));
+            String msg = e.getOriginalMessage().lines().findFirst().orElse("");
+            java.util.regex.Matcher dup = java.util.regex.Pattern.compile("Duplicate field '([^']*)'").matcher(msg);
+            if (dup.find()) {
+                throw new UserError("config file " + file + " gives key '" + dup.group(1) + "' twice" + where
+                        + ": keep one (sections too: merge their keys under one heading)");
+            }
+            throw new UserError("config file " + file + " is not valid YAML" + where + ": " + msg
+                    + " (a config is a YAML mapping of sections, like configs/quickstart.yaml)");
         } catch (IOException e) {
             throw new UserError("cannot read config file " + file + ": " + e.getMessage());
         }
@@ -242,8 +253,16 @@ public final class ConfigLoader {
             return new UserError("bad config: key '" + key + "' is '" + ife.getValue() + "', expected " + expected);
         }
         String msg = jme.getOriginalMessage().lines().findFirst().orElse("");
-        if (msg.contains("null") && msg.contains("primitive")) {
-            return new UserError("bad config: key '" + key + "' must not be null: give it a value");
+        if (msg.contains("`null`") || msg.toLowerCase(java.util.Locale.ROOT).contains("null_for_primitives")) {
+            return new UserError("bad config: key '" + key + "' must not be empty or null: give it a value");
+        }
+        if (msg.contains("out of range of")) {
+            return new UserError("bad config: key '" + key + "' is too large for a " + (msg.contains("range of int")
+                    ? "whole number (at most 2147483647)" : "number") + ": give a smaller value");
+        }
+        if (jme instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException mie && mie.getTargetType() != null) {
+            return new UserError("bad config: key '" + key + "' takes a single " + simpleType(mie.getTargetType())
+                    + ", not a list or section");
         }
         return new UserError("bad config: key '" + key + "': " + msg);
     }

@@ -301,4 +301,34 @@ class ConfigLoaderTest {
         assertEquals(Math.pow(64, 0.25), c.qkScale());
         assertEquals(Config.Split.VALID, c.data().trainSplit());
     }
+
+    @Test
+    void enumsAreNamesNotPositions() {
+        assertContains(refused(null, "model.preset=3"), "'model.preset'", "'3'", "tiny, mini, small, medium");
+        assertContains(refused(null, "slt.mode=1"), "'slt.mode'", "edgepopup, dense");
+        assertContains(refused(null, "run.device=0"), "'run.device'", "auto, cpu, gpu");
+    }
+
+    @Test
+    void emptyListAndHugeValuesNameTheKeyAndTheFixWithoutJacksonInternals() {
+        for (String msg : List.of(refused(null, "train.lr="), refused(null, "train.lr=[1,2]"),
+                refused(null, "train.epochs=99999999999"))) {
+            assertContains(msg, "'train.");
+            assertFalse(msg.contains("DeserializationFeature") || msg.contains("JsonToken") || msg.contains("`"), msg);
+        }
+        assertContains(refused(null, "train.lr="), "must not be empty");
+        assertContains(refused(null, "train.lr=[1,2]"), "single number, not a list");
+        assertContains(refused(null, "train.epochs=99999999999"), "too large", "2147483647");
+    }
+
+    @Test
+    void aKeyGivenTwiceADirectoryAndAFileThatIsNoYamlAreRefused() throws IOException {
+        Path dup = tmp.resolve("dup.yaml");
+        Files.writeString(dup, "train:\n  lr: 1\ntrain:\n  lr: 2\n");
+        assertContains(refused(dup), "'train' twice", "line 4");
+        assertContains(refused(tmp), "is a directory", "YAML file");
+        Path text = tmp.resolve("notes.md");
+        Files.writeString(text, "# Notes\n\n`code` and: {odd\n");
+        assertContains(refused(text), "not valid YAML", "configs/quickstart.yaml");
+    }
 }
