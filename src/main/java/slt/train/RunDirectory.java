@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +33,11 @@ public final class RunDirectory {
     public static final String SUMMARY = "summary.json";
     private static final ObjectMapper JSON = ConfigLoader.json();
 
+    /** Held (an OS file lock) by the one process training in the directory; holds its pid. */
+    public static final String LOCK = ".lock";
+
     private final Path dir;
+    private FileChannel lock;
 
     public RunDirectory(Path dir) {
         this.dir = dir;
@@ -57,6 +64,10 @@ public final class RunDirectory {
                     throw new UserError("run directory " + dir + " already holds a run: pick another run.name, "
                             + "or pass --force to move the old run aside");
                 }
+                if (inUse(dir)) {
+                    throw new UserError("run directory " + dir + " is in use by another slt process" + holder(dir)
+                            + ": stop that run before replacing it with --force, or pick another run.name");
+                }
                 Path aside = dir.resolveSibling(dir.getFileName() + ".replaced-"
                         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
                 Files.move(dir, aside);
@@ -66,7 +77,9 @@ public final class RunDirectory {
             if (!Files.isWritable(dir)) {
                 throw new UserError("run directory " + dir + " is not writable: fix its permissions or set run.dir");
             }
-            return new RunDirectory(dir);
+            RunDirectory run = new RunDirectory(dir);
+            run.lockForTraining();
+            return run;
         } catch (IOException e) {
             throw new UserError("cannot create run directory " + dir + ": " + e.getMessage()
                     + " (check permissions and free space, or set run.dir)");
@@ -80,6 +93,67 @@ public final class RunDirectory {
                     + "e.g. checkpoints/<run.name>");
         }
         return new RunDirectory(dir);
+    }
+
+    /**
+     * Takes the directory's lock for this process until {@link #unlock()} or exit, so that two
+     * processes never train (resume, or replace with --force) the same run at once.
+     */
+    public void lockForTraining() {
+        Path f = dir.resolve(LOCK);
+        try {
+            FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (!tryLock(ch)) {
+                ch.close();
+                throw new UserError("run directory " + dir + " is in use by another slt process" + holder(dir)
+                        + ": wait for it to finish or stop it, then run this again");
+            }
+            ch.truncate(0);
+            ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
+            lock = ch;
+        } catch (IOException e) {
+            throw new UserError("cannot lock " + f + ": " + e.getMessage() + " (check the directory's permissions)");
+        }
+    }
+
+    /** Gives the lock back (closing the channel releases it). */
+    public void unlock() {
+        if (lock != null) {
+            try {
+                lock.close();
+            } catch (IOException e) {
+                LOG.warn("releasing {}: {}", dir.resolve(LOCK), e.getMessage());
+            }
+            lock = null;
+        }
+    }
+
+    /** Whether some process (this one included) holds {@code dir}'s lock. */
+    static boolean inUse(Path dir) throws IOException {
+        Path f = dir.resolve(LOCK);
+        if (!Files.exists(f)) {
+            return false;
+        }
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            return !tryLock(ch); // closing the channel releases a lock taken here
+        }
+    }
+
+    private static boolean tryLock(FileChannel ch) throws IOException {
+        try {
+            return ch.tryLock() != null;
+        } catch (OverlappingFileLockException e) { // held by this JVM
+            return false;
+        }
+    }
+
+    private static String holder(Path dir) {
+        try {
+            String pid = Files.readString(dir.resolve(LOCK), StandardCharsets.US_ASCII).strip();
+            return pid.matches("[0-9]+") ? " (pid " + pid + ")" : "";
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     /** The run's resolved config. */

@@ -96,12 +96,17 @@ public final class Trainer implements AutoCloseable {
         TokenWindows valid = Corpus.eval(resolved.data(), Config.Split.VALID, t.microBatch());
         Device device = Devices.resolve(resolved.run().device());
         RunDirectory run = RunDirectory.create(Path.of(resolved.run().dir(), resolved.runName()), force);
+        Trainer trainer;
         try {
             run.writeConfig(resolved);
+            trainer = new Trainer(resolved, run, train, valid, device);
         } catch (IOException e) {
+            run.unlock();
             throw new UserError("cannot write " + run.path().resolve(RunDirectory.CONFIG) + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            run.unlock();
+            throw e;
         }
-        Trainer trainer = new Trainer(resolved, run, train, valid, device);
         trainer.describe(config.slt().qkScale());
         return trainer;
     }
@@ -136,6 +141,17 @@ public final class Trainer implements AutoCloseable {
      */
     public static Trainer resume(Path runDir, List<String> overrides) {
         RunDirectory run = RunDirectory.open(runDir);
+        run.lockForTraining();
+        try {
+            return resume(run, overrides);
+        } catch (RuntimeException e) {
+            run.unlock(); // on success the trainer releases it when closed
+            throw e;
+        }
+    }
+
+    private static Trainer resume(RunDirectory run, List<String> overrides) {
+        Path runDir = run.path();
         Config original = run.config();
         Config updated = ConfigLoader.load(runDir.resolve(RunDirectory.CONFIG), overrides);
         List<String> changed = ConfigLoader.diff(original, updated);
@@ -166,6 +182,9 @@ public final class Trainer implements AutoCloseable {
             LOG.warn("train.micro_batch changed: the same mathematics, but gradients are summed in another order, "
                     + "so the continuation is not bit-identical to an uninterrupted run");
         }
+        if (changed.contains("train.epochs")) {
+            warnScheduleChange(original.train(), updated.train(), ckpt.step());
+        }
         Devices.configureThreads(updated.run().threads());
         Config.Train t = updated.train();
         TokenWindows train = Corpus.train(updated.data(), t.seed(), t.microBatch());
@@ -187,6 +206,16 @@ public final class Trainer implements AutoCloseable {
         trainer.describe(updated.slt().qkScale());
         LOG.info("resumed from {} at step {} of {}", ckpt.dir(), trainer.step, t.totalSteps());
         return trainer;
+    }
+
+    /** The LR schedule follows the run's length: a new train.epochs bends it from the resumed step on. */
+    private static void warnScheduleChange(Config.Train before, Config.Train after, long step) {
+        double was = new LrSchedule(before.lr(), before.minLr(), before.warmupSteps(), before.totalSteps()).at(step);
+        double now = new LrSchedule(after.lr(), after.minLr(), after.warmupSteps(), after.totalSteps()).at(step);
+        LOG.warn("train.epochs changed from {} to {}: from step {} the learning rate follows the {}-epoch schedule "
+                + "({} where the old one was at {}), so the result matches neither a {}- nor a {}-epoch run from scratch",
+                before.epochs(), after.epochs(), step, after.epochs(), String.format("%.3g", now), String.format("%.3g", was),
+                before.epochs(), after.epochs());
     }
 
     private void describe(String qkSpec) {
@@ -536,5 +565,6 @@ public final class Trainer implements AutoCloseable {
     @Override
     public void close() {
         manager.close();
+        run.unlock();
     }
 }
