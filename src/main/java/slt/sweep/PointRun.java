@@ -3,8 +3,11 @@ package slt.sweep;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.List;
+import java.util.Map;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import slt.config.Config;
+import slt.config.ConfigLoader;
 import slt.train.RunDirectory;
 import slt.train.Trainer;
 
@@ -32,12 +35,34 @@ public final class PointRun {
             LOG.info("point {} ({}) is done: nothing to do", index, p.name());
             return;
         }
+        if (s.state() == PointState.State.STALE) {
+            throw new slt.UserError(staleMessage(p));
+        }
         boolean resume = PointState.hasCheckpoint(p.runDir());
-        LOG.info("point {} of {} ({}): {}", index, sweep.points().size(), p.name(), resume ? "resuming" : "starting");
-        try (Trainer t = resume ? Trainer.resume(p.runDir(), List.of())
+        List<String> changes = resume ? overrides(p, PointState.changedKeys(p)) : List.of();
+        LOG.info("point {} of {} ({}): {}{}", index, sweep.points().size(), p.name(), resume ? "resuming" : "starting",
+                changes.isEmpty() ? "" : " with " + changes);
+        try (Trainer t = resume ? Trainer.resume(p.runDir(), changes)
                 : Trainer.create(p.config(), RunDirectory.holdsRun(p.runDir()))) {
             onTrainer.accept(t);
             t.run();
         }
+    }
+
+    /** Why a stale point cannot run, and what to do. */
+    static String staleMessage(Sweep.Point p) {
+        List<String> keys = PointState.changedKeys(p).stream().filter(k -> !Config.RESUMABLE_KEYS.contains(k)).toList();
+        return "point " + p.index() + " (" + p.name() + ") was trained with another " + String.join(", ", keys)
+                + " than the sweep file now gives it: move " + p.runDir() + " away (or restore the sweep file), then run again";
+    }
+
+    /** {@code key=value} for each of {@code keys}, with the value the sweep now gives the point. */
+    @SuppressWarnings("unchecked")
+    private static List<String> overrides(Sweep.Point p, List<String> keys) {
+        Map<String, Object> tree = ConfigLoader.toTree(p.config().resolved());
+        return keys.stream().map(k -> {
+            String[] sk = k.split("\\.", 2);
+            return k + "=" + ((Map<String, Object>) tree.get(sk[0])).get(sk[1]);
+        }).toList();
     }
 }

@@ -8,21 +8,30 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.OptionalDouble;
 import slt.checkpoint.Checkpoints;
+import slt.config.Config;
+import slt.config.ConfigLoader;
+import slt.train.RunDirectory;
 
 /**
  * Where a sweep point stands, read from disk only: done (its summary.json exists), partial (a
- * checkpoint exists: resume), failed (its last attempt exited with an error), or queued.
+ * checkpoint exists: resume), failed (its last attempt exited with an error), queued, or stale
+ * (its run used settings the sweep file no longer has). A run whose only differences are keys a
+ * resume may change (a longer train.epochs, intervals, device) is resumed with the new values.
  */
 public record PointState(Sweep.Point point, State state, long step, long totalSteps, OptionalDouble bestValLoss) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public enum State { DONE, PARTIAL, FAILED, QUEUED, RUNNING }
+    /** STALE: the point's run was trained with settings the sweep file no longer has (not resumable ones). */
+    public enum State { DONE, PARTIAL, FAILED, QUEUED, RUNNING, STALE }
 
     /** The state of {@code p} as its files say. */
     public static PointState of(Sweep sweep, Sweep.Point p) {
         Path run = p.runDir();
+        List<String> changed = changedKeys(p);
         State s;
-        if (Files.exists(run.resolve("summary.json"))) {
+        if (changed.stream().anyMatch(k -> !Config.RESUMABLE_KEYS.contains(k))) {
+            s = State.STALE;
+        } else if (Files.exists(run.resolve("summary.json")) && !changed.contains("train.epochs")) {
             s = State.DONE;
         } else if (Files.exists(failedMarker(sweep, p))) {
             s = State.FAILED;
@@ -49,6 +58,18 @@ public record PointState(Sweep.Point point, State state, long step, long totalSt
         }
         return new PointState(p, s, step, p.config().train().totalSteps(),
                 Double.isFinite(best) ? OptionalDouble.of(best) : OptionalDouble.empty());
+    }
+
+    /**
+     * Config keys whose value in the point's run directory differs from what the sweep file now
+     * gives the point (empty when they agree or nothing ran yet).
+     */
+    public static List<String> changedKeys(Sweep.Point p) {
+        Path cfg = p.runDir().resolve(RunDirectory.CONFIG);
+        if (!Files.isRegularFile(cfg)) {
+            return List.of();
+        }
+        return ConfigLoader.diff(ConfigLoader.load(cfg, null), p.config().resolved());
     }
 
     /** A copy with another state (the runner knows which points are running). */
@@ -79,7 +100,8 @@ public record PointState(Sweep.Point point, State state, long step, long totalSt
         for (PointState s : states) {
             n[s.state().ordinal()]++;
         }
-        return String.format("done %d | running %d | queued %d | partial %d | failed %d", n[State.DONE.ordinal()],
+        String line = String.format("done %d | running %d | queued %d | partial %d | failed %d", n[State.DONE.ordinal()],
                 n[State.RUNNING.ordinal()], n[State.QUEUED.ordinal()], n[State.PARTIAL.ordinal()], n[State.FAILED.ordinal()]);
+        return n[State.STALE.ordinal()] == 0 ? line : line + " | stale " + n[State.STALE.ordinal()];
     }
 }

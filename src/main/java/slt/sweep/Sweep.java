@@ -29,7 +29,8 @@ import slt.config.ConfigLoader;
  * has no point that would fail on its config.
  */
 public final class Sweep {
-    private static final YAMLMapper YAML = new YAMLMapper();
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY).build();
 
     private final String name;
     private final Path file;
@@ -65,7 +66,11 @@ public final class Sweep {
         try {
             root = YAML.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new UserError("sweep file " + file + " is not valid YAML: " + e.getOriginalMessage().lines().findFirst().orElse(""));
+            String msg = e.getOriginalMessage().lines().findFirst().orElse("");
+            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+            java.util.regex.Matcher dup = java.util.regex.Pattern.compile("Duplicate field '([^']*)'").matcher(msg);
+            throw new UserError(dup.find() ? "sweep file " + file + " gives key '" + dup.group(1) + "' twice" + where + ": keep one"
+                    : "sweep file " + file + " is not valid YAML" + where + ": " + msg);
         } catch (IOException e) {
             throw new UserError("cannot read sweep file " + file + ": " + e.getMessage());
         }

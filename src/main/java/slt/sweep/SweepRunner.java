@@ -49,7 +49,11 @@ public final class SweepRunner {
         Files.createDirectories(PointState.logDir(sweep));
         Deque<Integer> queue = new ArrayDeque<>();
         for (Sweep.Point p : sweep.points()) {
-            if (PointState.of(sweep, p).state() != PointState.State.DONE) {
+            PointState.State state = PointState.of(sweep, p).state();
+            if (state == PointState.State.STALE) {
+                throw new slt.UserError("sweep " + sweep.name() + ": " + PointRun.staleMessage(p));
+            }
+            if (state != PointState.State.DONE) {
                 queue.add(p.index());
             }
         }

@@ -36,12 +36,14 @@ class SweepTest {
 
     /** A tiny sweep: 2 Q/K scales x 2 seeds, 4 steps each, writing under tmp. */
     private Path tinySweep() throws IOException {
-        StringBuilder set = new StringBuilder();
+        Map<String, String> values = new java.util.LinkedHashMap<>(); // later overrides win, each key once
         for (String o : TestRuns.tinyOverrides(tmp, "data.seq_len=32", "train.batch_size=4", "train.micro_batch=4",
                 "train.epochs=2", "train.steps_per_epoch=2", "train.eval_windows=4", "train.log_every=1")) {
             int eq = o.indexOf('=');
-            set.append("  ").append(o, 0, eq).append(": \"").append(o.substring(eq + 1)).append("\"\n");
+            values.put(o.substring(0, eq), o.substring(eq + 1));
         }
+        StringBuilder set = new StringBuilder();
+        values.forEach((k, v) -> set.append("  ").append(k).append(": \"").append(v).append("\"\n"));
         return write("tiny.yaml", "base: configs/quickstart.yaml\nset:\n" + set
                 + "grid:\n  slt.qk_scale: [1, auto]\n  train.seed: [1, 2]\n");
     }
@@ -186,6 +188,38 @@ class SweepTest {
         assertEquals(0, new SweepRunner(sweep, List.of(), 1, new PrintWriter(again, true)).run());
         assertFalse(again.toString().contains("running 1"), again.toString());
         assertEquals(doneAt, Files.getLastModifiedTime(firstSummary));
+
+        // the sweep file changes a setting its runs used: the points are stale, and nothing is rerun or reported as done
+        String text = Files.readString(file);
+        Files.createDirectories(tmp.resolve("v2"));
+        assertTrue(text.contains("train.lr: \"3e-3\""), text);
+        assertThrows(UserError.class, () -> Sweep.load(Files.writeString(tmp.resolve("v2/tiny.yaml"),
+                text.replace("set:\n", "set:\n  train.lr: \"0.01\"\n"))), "a key given twice");
+        Path changed = Files.writeString(tmp.resolve("v2/tiny.yaml"), text.replace("train.lr: \"3e-3\"", "train.lr: \"0.01\""));
+        Sweep sweep2 = Sweep.load(changed);
+        assertEquals(sweep.dir(), sweep2.dir());
+        for (Sweep.Point point : sweep2.points()) {
+            assertEquals(PointState.State.STALE, PointState.of(sweep2, point).state(), point.name());
+        }
+        UserError stale = assertThrows(UserError.class, () -> new SweepRunner(sweep2, List.of(), 1,
+                new PrintWriter(new StringWriter(), true)).run());
+        assertTrue(stale.getMessage().contains("was trained with another train.lr than the sweep file now gives it"),
+                stale.getMessage());
+        assertThrows(UserError.class, () -> PointRun.run(sweep2, 0, t -> { }));
+        assertEquals(doneAt, Files.getLastModifiedTime(firstSummary), "nothing ran");
+
+        // a longer train.epochs is a resume: the finished point continues to the new length
+        Files.createDirectories(tmp.resolve("v3"));
+        assertTrue(text.contains("train.epochs: \"2\""), text);
+        Path longer = Files.writeString(tmp.resolve("v3/tiny.yaml"), text.replace("train.epochs: \"2\"", "train.epochs: \"3\""));
+        Sweep sweep3 = Sweep.load(longer);
+        Sweep.Point first = sweep3.points().get(0);
+        assertEquals(PointState.State.PARTIAL, PointState.of(sweep3, first).state());
+        PointRun.run(sweep3, 0, t -> { });
+        PointState extended = PointState.of(sweep3, first);
+        assertEquals(PointState.State.DONE, extended.state());
+        assertEquals(6, extended.step());
+        assertEquals(6, extended.totalSteps());
     }
 
     @Test
