@@ -65,9 +65,9 @@ final class ModelSource {
         }
         for (String o : overrides) {
             String key = o.contains("=") ? o.substring(0, o.indexOf('=')).trim() : o;
-            if (!Config.RESUMABLE_KEYS.contains(key)) {
-                throw new UserError("--set " + key + " would change the model that was trained; only these keys may be set "
-                        + "here: " + String.join(", ", Config.RESUMABLE_KEYS.stream().sorted().toList()));
+            if (!Config.EVAL_KEYS.contains(key)) {
+                throw new UserError("--set " + key + " would change the model that was trained, or means nothing here; "
+                        + "keys that may be set: " + String.join(", ", Config.EVAL_KEYS.stream().sorted().toList()));
             }
         }
     }

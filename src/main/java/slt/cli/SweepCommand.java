@@ -39,7 +39,7 @@ final class SweepCommand implements Runnable {
         @Parameters(paramLabel = "FILE", description = "sweep file, e.g. configs/sweeps/cpu-demo.yaml")
         Path file;
 
-        @Option(names = "--gpus", split = ",", paramLabel = "0,1,...", description = "GPUs to use, one point per GPU at a time")
+        @Option(names = "--gpus", split = ",", paramLabel = "ID", description = "GPUs to use, comma-separated (e.g. --gpus 0,1), one point per GPU at a time")
         List<String> gpus = new ArrayList<>();
 
         @Option(names = "--parallel", defaultValue = "1", description = "points at a time without --gpus (default: ${DEFAULT-VALUE})")
@@ -66,7 +66,7 @@ final class SweepCommand implements Runnable {
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;
 
-        @Parameters(paramLabel = "FILE")
+        @Parameters(paramLabel = "FILE", description = "sweep file, e.g. configs/sweeps/qk-scale.yaml")
         Path file;
 
         @Override
@@ -96,7 +96,7 @@ final class SweepCommand implements Runnable {
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;
 
-        @Parameters(paramLabel = "FILE")
+        @Parameters(paramLabel = "FILE", description = "sweep file, e.g. configs/sweeps/qk-scale.yaml")
         Path file;
 
         @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
@@ -155,7 +155,7 @@ final class SweepCommand implements Runnable {
     @Command(name = "run-point", mixinStandardHelpOptions = true,
             description = "Train or resume one point in this process (what `sweep run`, Slurm tasks and k8s pods run).")
     static final class RunPoint implements Callable<Integer> {
-        @Parameters(paramLabel = "FILE")
+        @Parameters(paramLabel = "FILE", description = "sweep file, e.g. configs/sweeps/qk-scale.yaml")
         Path file;
 
         @Option(names = "--index", required = true, description = "the point, 0-based (slt sweep status lists them)")

@@ -199,7 +199,7 @@ final class TheoryCommand implements Runnable {
         Training training;
 
         @Option(names = "--hidden", defaultValue = "0:100:10", paramLabel = "LIST",
-                description = "source hidden sizes n_K = n_V: N, START:END[:STEP] or comma-separated (default: ${DEFAULT-VALUE})")
+                description = "source hidden sizes n_K = n_V: N, START:END[:STEP], START:END:xFACTOR or comma-separated (default: ${DEFAULT-VALUE})")
         String hidden;
 
         @Option(names = "--length", defaultValue = "4", paramLabel = "T", description = "sequence length T (default: ${DEFAULT-VALUE})")

@@ -96,6 +96,14 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
             "train.eval_windows", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
             "train.micro_batch");
 
+    /**
+     * Keys that {@code eval}, {@code generate} and {@code inspect} may set on a trained model:
+     * where it runs, where the data is, and the windows it is evaluated on; none changes the model.
+     */
+    public static final java.util.Set<String> EVAL_KEYS = java.util.Set.of(
+            "run.device", "run.threads", "data.path", "data.cache_dir", "data.seq_len", "train.eval_windows",
+            "train.micro_batch");
+
     public enum Device { AUTO, CPU, GPU }
 
     public enum Mode { EDGEPOPUP, DENSE }

@@ -54,6 +54,11 @@ public final class Corpus {
             return file.size();
         }
         long[] starts = file.articleStarts();
+        if (starts.length < 2) {
+            throw new UserError("the data file holds " + (starts.length == 0 ? "no article" : "a single article")
+                    + ", so data.holdout cannot split it into training and validation: use a file with at least two "
+                    + "articles (' = Title = ' lines), or data.holdout: 0 with a separate validation file");
+        }
         int keep = starts.length - (int) Math.max(1, Math.round(data.holdout() * starts.length));
         if (keep < 1 || keep >= starts.length) {
             throw new UserError("data.holdout " + data.holdout() + " leaves no article on one side of the split ("

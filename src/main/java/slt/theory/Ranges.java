@@ -15,7 +15,7 @@ public final class Ranges {
     private Ranges() {}
 
     public static List<Integer> parse(String option, String text, int min) {
-        String example = option + " 0:100:10, " + option + " 8:8192:x2 or " + option + " 20,40";
+        String example = option + (min <= 0 ? " 0:100:10, " : " 10:100:10, ") + option + " 8:8192:x2 or " + option + " 20,40";
         if (text == null || text.isBlank()) {
             throw new UserError(option + " is empty: give numbers or ranges, e.g. " + example);
         }
@@ -29,19 +29,19 @@ public final class Ranges {
             if (p.length > 3) {
                 throw new UserError(option + " " + it + ": too many ':'; write START:END[:STEP] or START:END:xFACTOR, e.g. " + example);
             }
-            long start = number(option, it, p[0]);
+            long start = number(option, it, p[0], example);
             if (p.length == 1) {
                 add(out, option, it, start, min);
                 continue;
             }
-            long end = number(option, it, p[1]);
+            long end = number(option, it, p[1], example);
             if (start > end) {
                 throw new UserError(option + " " + it + ": the start " + start + " is above the end " + end
                         + "; write START:END[:STEP] with START <= END, e.g. " + example);
             }
             String step = p.length == 3 ? p[2].trim() : "1";
             if (step.startsWith("x") || step.startsWith("X") || step.startsWith("*")) {
-                long f = number(option, it, step.substring(1));
+                long f = number(option, it, step.substring(1), example);
                 if (f < 2) {
                     throw new UserError(option + " " + it + ": the factor must be at least 2, e.g. " + option + " 8:8192:x2");
                 }
@@ -52,7 +52,7 @@ public final class Ranges {
                     add(out, option, it, v, min);
                 }
             } else {
-                long s = number(option, it, step);
+                long s = number(option, it, step, example);
                 if (s < 1) {
                     throw new UserError(option + " " + it + ": the step must be at least 1, e.g. " + example);
                 }
@@ -77,11 +77,11 @@ public final class Ranges {
         }
     }
 
-    private static long number(String option, String item, String s) {
+    private static long number(String option, String item, String s, String example) {
         try {
             return Long.parseLong(s.trim());
         } catch (NumberFormatException e) {
-            throw new UserError(option + " " + item + ": '" + s + "' is not a whole number; write e.g. " + option + " 0:100:10");
+            throw new UserError(option + " " + item + ": '" + s + "' is not a whole number; write e.g. " + example);
         }
     }
 }

@@ -368,6 +368,13 @@ class CliErrorsTest {
     }
 
     @Test
+    void evalMaySetOnlyKeysThatLeaveTheModelAlone() {
+        assertUserError(run("eval", "--run-dir", tmp.toString(), "--set", "model.preset=mini"), "model.preset",
+                "would change the model", "data.seq_len", "run.device");
+        assertUserError(run("eval", "--run-dir", tmp.toString(), "--set", "train.epochs=3"), "train.epochs", "means nothing here");
+    }
+
+    @Test
     void infoWithAnImpossibleMatrixSize() {
         assertUserError(run("info", "--size", "0"), "--size 0", "1 to 32768");
         assertUserError(run("info", "--size", "-5"), "--size -5");

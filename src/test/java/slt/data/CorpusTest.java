@@ -46,6 +46,17 @@ class CorpusTest {
     }
 
     @Test
+    void aFileWithOneArticleOrNoneCannotBeSplitAndSaysSo() throws IOException {
+        for (int n : new int[] {0, 1}) {
+            Path d = tmp.resolve("one-" + n);
+            WikiFixtures.write(d.resolve("wiki.valid.raw"), n == 0 ? "" : WikiFixtures.wikiText(1, 30));
+            UserError e = assertThrows(UserError.class, () -> Corpus.train(data(d, "valid", 0.1), 1, 2));
+            assertTrue(e.getMessage().contains(n == 0 ? "holds no article" : "holds a single article"), e.getMessage());
+            assertFalse(e.getMessage().contains("Infinity"), e.getMessage());
+        }
+    }
+
+    @Test
     void holdoutSplitsAtAnArticleStartAndCoversTheFile() throws IOException {
         Path d = syntheticValid();
         for (double holdout : new double[] {0.1, 0.3, 0.5, 0.8, 0.9}) { // 0.3, 0.8, 0.9: (1-h)*n rounds below a whole number

@@ -1,10 +1,13 @@
 package slt.theory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import slt.UserError;
 
@@ -28,6 +31,27 @@ class RangesTest {
             assertTrue(e.getMessage().contains(c[1]), e.getMessage());
             assertTrue(e.getMessage().startsWith("--hidden"), e.getMessage());
             assertTrue(!e.getMessage().contains("\n"), "one line");
+        }
+    }
+
+    @Test
+    void everyExampleAnErrorSuggestsIsItselfAccepted() {
+        Pattern option = Pattern.compile("--length ([0-9][0-9:x,]*[0-9])");
+        for (int min : new int[] {0, 1, 2}) {
+            for (String bad : new String[] {"", "a", "5:1", "1:2:3:4", "1:9:0", "1:9:x1", "1,,2", "1:b"}) {
+                String msg = assertThrows(UserError.class, () -> Ranges.parse("--length", bad, min)).getMessage();
+                if (!msg.contains("e.g.")) { // the one error without an example names the bound instead
+                    assertTrue(msg.contains("is below the smallest allowed value " + min), msg);
+                    continue;
+                }
+                Matcher m = option.matcher(msg.substring(msg.indexOf("e.g.")));
+                int found = 0;
+                while (m.find()) {
+                    assertFalse(Ranges.parse("--length", m.group(1), min).isEmpty(), m.group(1));
+                    found++;
+                }
+                assertTrue(found > 0, msg);
+            }
         }
     }
 }
