@@ -118,10 +118,14 @@ public final class Gpt2 extends AbstractBlock {
         NDArray x = MaskedEmbedding.lookup(ids, tokenTable).add(wpe.effectiveWeight().get("0:" + t));
         NDArray causal = causalMask(t, ids.getManager());
         for (Layer layer : layers) {
-            x = layer.forward(x, causal);
+            NDArray in = x;
+            x = Scoped.call(() -> layer.forward(in, causal)); // the layer's temporaries die here
         }
-        NDArray logits = linear(layerNorm(x), tokenTable);
-        return spec.logitScale() == 1.0 ? logits : Constants.mul(logits, spec.logitScale());
+        NDArray last = x;
+        return Scoped.call(() -> {
+            NDArray logits = linear(layerNorm(last), tokenTable);
+            return spec.logitScale() == 1.0 ? logits : Constants.mul(logits, spec.logitScale());
+        });
     }
 
     @Override

@@ -67,10 +67,12 @@ public abstract class MaskedBlock extends AbstractBlock {
         if (mask == null) {
             throw new IllegalStateException(name + ": no mask yet; MaskSelector.update must run first");
         }
-        NDArray a = scores.getArray().abs();
-        NDArray m = mask.add(a.sub(a.stopGradient()));
-        NDArray wm = w.mul(m);
-        return rescale == 1f ? wm : Constants.mul(wm, rescale);
+        return Scoped.call(() -> { // |S| and m are freed on return; autograd keeps what it needs
+            NDArray a = scores.getArray().abs();
+            NDArray m = mask.add(a.sub(a.stopGradient()));
+            NDArray wm = w.mul(m);
+            return rescale == 1f ? wm : Constants.mul(wm, rescale);
+        });
     }
 
     /** Installs this step's 0/1 mask (owned by this block from now on; the previous one is freed). */
