@@ -74,15 +74,20 @@ public final class Bench {
             m.put("mfu", mfu);
             m.put("breakdown_s", breakdown);
             m.put("mask_share", maskShare);
-            m.put("rss_after_warmup_bytes", rssAfterWarmup);
-            m.put("rss_at_step_100_bytes", rssAtStep100);
-            m.put("rss_end_bytes", rssEnd);
-            m.put("peak_rss_bytes", peakRss);
-            m.put("device_used_bytes", deviceUsed);
+            m.put("rss_after_warmup_bytes", orNull(rssAfterWarmup));
+            m.put("rss_at_step_100_bytes", orNull(rssAtStep100)); // null: fewer than 100 timed steps
+            m.put("rss_end_bytes", orNull(rssEnd));
+            m.put("peak_rss_bytes", orNull(peakRss));
+            m.put("device_used_bytes", orNull(deviceUsed)); // null on the CPU
             m.put("allocator", Devices.allocator());
             m.put("flops_formula", Flops.formula());
             return m;
         }
+    }
+
+    /** JSON null for a measurement that does not apply (-1). */
+    private static Long orNull(long bytes) {
+        return bytes < 0 ? null : bytes;
     }
 
     /** Measures {@code config} ({@code steps} timed after {@code warmup}); {@code peak} null = measure it. */

@@ -74,6 +74,20 @@ final class Memory {
         }
     }
 
+    /** Physical memory in bytes (MemTotal of /proc/meminfo), or -1. */
+    static long physicalBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.substring("MemTotal:".length()).trim().split("\\s+")[0]) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux
+        }
+        return -1;
+    }
+
     private static long procStatus(String key) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {

@@ -115,16 +115,75 @@ public final class MicroBatchSearch {
     public static Result run(Config config, int cap, long limitBytes, Consumer<Probe> onProbe) {
         Config base = config.resolved();
         boolean gpu = Devices.resolve(base.run().device()).isGpu();
+        checkLimit(gpu, limitBytes);
         List<Probe> probes = new ArrayList<>();
         int seq = base.data().seqLen();
-        int largest = largest(cap, m -> {
-            Probe p = probe(config, m, limitBytes);
-            onProbe.accept(p);
-            return p;
-        }, probes);
+        int largest = largest(cap, predictFirst(m -> probe(config, m, limitBytes), limitBytes, probes, onProbe), probes);
         return new Result(base.model().preset().key(), seq, gpu ? "gpu" : "cpu",
                 gpu ? "device memory in use (cudaMemGetInfo)" : "peak process RSS", limitBytes, cap,
                 base.train().batchSize(), largest, largestDivisor(base.train().batchSize(), largest), probes);
+    }
+
+    /** Refuses a CPU search without a limit, or with one the machine does not have. */
+    public static void checkLimit(boolean gpu, long limitBytes) {
+        if (gpu) {
+            return;
+        }
+        if (limitBytes <= 0) {
+            throw new slt.UserError("--max-micro-batch on the CPU needs --memory-limit SIZE (e.g. 16GB): the process "
+                    + "would be killed before libtorch reported running out");
+        }
+        long ram = Memory.physicalBytes();
+        if (ram > 0 && limitBytes > 0.9 * ram) {
+            throw new slt.UserError("--memory-limit " + size(limitBytes) + " is more than 90 % of this machine's memory ("
+                    + size(ram) + "): a probe that large would get the process killed; give at most " + size((long) (0.9 * ram)));
+        }
+    }
+
+    /** A probe whose predicted memory is this far over the limit is not run. */
+    static final double SKIP_ABOVE = 1.25;
+
+    /**
+     * {@code real}, except that with a limit, once two probes have been measured, a micro-batch
+     * whose memory a straight-line fit (memory = fixed + per-sequence x m) puts over
+     * {@link #SKIP_ABOVE} x the limit is judged by that prediction instead of being run: on the
+     * CPU running it could exhaust the machine (the kernel kills the process first), on a GPU it
+     * only costs time. Near the limit, probes are always run.
+     */
+    static IntFunction<Probe> predictFirst(IntFunction<Probe> real, long limitBytes, List<Probe> log, Consumer<Probe> onProbe) {
+        return m -> {
+            double predicted = predict(log, m);
+            Probe p = limitBytes > 0 && predicted > SKIP_ABOVE * limitBytes
+                    ? new Probe(m, false, (long) predicted, Double.NaN, Double.NaN,
+                            "predicted " + size((long) predicted) + " > limit " + size(limitBytes) + " (not run)")
+                    : real.apply(m);
+            onProbe.accept(p);
+            return p;
+        };
+    }
+
+    /** Least-squares line through the measured probes' memory, at {@code m}; NaN with fewer than two. */
+    static double predict(List<Probe> measured, int m) {
+        double n = 0;
+        double sx = 0;
+        double sy = 0;
+        double sxx = 0;
+        double sxy = 0;
+        for (Probe p : measured) {
+            if (p.memoryBytes() > 0 && (p.error() == null || !p.error().endsWith("(not run)"))) {
+                n++;
+                sx += p.microBatch();
+                sy += p.memoryBytes();
+                sxx += (double) p.microBatch() * p.microBatch();
+                sxy += (double) p.microBatch() * p.memoryBytes();
+            }
+        }
+        double det = n * sxx - sx * sx;
+        if (n < 2 || det == 0) {
+            return Double.NaN;
+        }
+        double slope = (n * sxy - sx * sy) / det;
+        return (sy - slope * sx) / n + slope * m;
     }
 
     /** One probe of micro-batch {@code m}, measured from a clean start (caches and freed memory released). */

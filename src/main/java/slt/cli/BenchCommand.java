@@ -22,8 +22,10 @@ import slt.train.Devices;
 
 /** {@code slt bench}: how fast the training step runs, where its time goes, and MFU. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Time optimizer steps of a config (random tokens) and report step time, tokens/s, a breakdown,",
-            "memory, achieved FLOP/s and MFU against a fp32 matmul peak measured on the same device."})
+        description = {"Time optimizer steps and report tokens/s, a breakdown, memory and MFU.",
+            "Runs a config's training step on random tokens and prints step times, tokens/s, where the time goes,",
+            "memory, achieved FLOP/s and MFU against a fp32 matmul peak measured on the same device; or, with",
+            "--max-micro-batch, the largest micro-batch that fits in memory."})
 final class BenchCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -56,8 +58,11 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (steps < 1 || warmup < 0) {
-            throw new UserError("--steps must be >= 1 and --warmup >= 0");
+        if (steps < 1) {
+            throw new UserError("--steps " + steps + ": time at least one step (default 10)");
+        }
+        if (warmup < 0) {
+            throw new UserError("--warmup " + warmup + ": give 0 or more untimed steps (default 3)");
         }
         if (memoryLimit != null && !maxMicroBatch) {
             throw new UserError("--memory-limit applies only to --max-micro-batch: add --max-micro-batch or drop it");
@@ -82,6 +87,8 @@ final class BenchCommand implements Callable<Integer> {
             return fit(out, configs);
         }
         out.println("FLOPs: " + Flops.formula() + "; MFU against a measured fp32 matmul peak on the same device");
+        out.println("batch(micro) x seq; step times of the timed steps; breakdown and mask share from up to 3 further "
+                + "steps with every phase synchronised (so their sum exceeds a plain step)");
         out.printf("%-7s %5s %13s %-7s %9s %9s %9s %10s %9s %6s  %-40s %6s %9s%n", "preset", "width", "batch x seq",
                 "device", "step med", "min", "max", "tokens/s", "TFLOP/s", "MFU", "breakdown (mask/data/fwd/bwd/opt)", "mask",
                 "peak RSS");
@@ -115,10 +122,7 @@ final class BenchCommand implements Callable<Integer> {
         long limit = memoryLimit == null ? 0 : parseSize(memoryLimit);
         List<Map<String, Object>> results = new ArrayList<>();
         for (Config c : configs) {
-            if (limit <= 0 && !Devices.resolve(c.run().device()).isGpu()) {
-                throw new UserError("--max-micro-batch on the CPU needs --memory-limit SIZE (e.g. 16GB): the process "
-                        + "would be killed before libtorch reported running out");
-            }
+            MicroBatchSearch.checkLimit(Devices.resolve(c.run().device()).isGpu(), limit);
             int cap = c.train().batchSize();
             out.printf("%s, sequence %d: micro-batches up to %d, two optimizer steps each%s%n", c.model().preset().key(),
                     c.data().seqLen(), cap, limit > 0 ? ", limit " + MicroBatchSearch.size(limit) : "");

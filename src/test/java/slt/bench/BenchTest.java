@@ -48,5 +48,12 @@ class BenchTest {
             assertTrue(j.has(key), key + " in " + j);
         }
         assertTrue(j.get("peak_flops").asDouble() > 1e8, "a measured peak");
+        assertTrue(j.get("rss_at_step_100_bytes").isNull(), "2 steps have no step 100: " + j);
+        assertTrue(j.get("device_used_bytes").isNull(), "no device memory on the CPU: " + j);
+        assertTrue(j.get("peak_rss_bytes").asLong() > 0);
+
+        StringWriter err = new StringWriter();
+        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "bench", "--steps", "0"));
+        assertTrue(err.toString().startsWith("error: --steps 0: time at least one step"), err.toString());
     }
 }

@@ -55,6 +55,27 @@ class MicroBatchSearchTest {
     }
 
     @Test
+    void probesPredictedFarOverTheLimitAreNotRunAndTheAnswerIsStillExact() {
+        long gb = 1_000_000_000L;
+        List<Integer> ran = new ArrayList<>();
+        List<MicroBatchSearch.Probe> log = new ArrayList<>();
+        long limit = 10 * gb;
+        // memory = 1 GB + 1 GB per sequence: 9 fits exactly under 10 GB
+        int found = MicroBatchSearch.largest(64, MicroBatchSearch.predictFirst(m -> {
+            ran.add(m);
+            long used = (1 + m) * gb;
+            return new MicroBatchSearch.Probe(m, used <= limit, used, 0.1, 1.0, used <= limit ? null : "over");
+        }, limit, log, p -> { }), log);
+        assertEquals(9, found);
+        assertEquals(List.of(1, 2, 4, 8, 10, 9), ran, "16 (17 GB) and 12 (13 GB) were predicted over 12.5 GB, not run");
+        MicroBatchSearch.Probe skipped = log.stream().filter(p -> p.microBatch() == 16).findFirst().orElseThrow();
+        assertFalse(skipped.fits());
+        assertEquals(17 * gb, skipped.memoryBytes(), gb / 1000);
+        assertTrue(skipped.error().endsWith("(not run)"), skipped.error());
+        assertEquals(Double.NaN, MicroBatchSearch.predict(log.subList(0, 1), 5), "one point predicts nothing");
+    }
+
+    @Test
     void usableMicroBatchIsTheLargestDivisorOfTheBatchNotAboveTheLargest() {
         assertEquals(64, MicroBatchSearch.largestDivisor(512, 100));
         assertEquals(512, MicroBatchSearch.largestDivisor(512, 600));
@@ -107,13 +128,13 @@ class MicroBatchSearchTest {
     @Test
     void onCpuEveryMicroBatchUpToTheBatchFitsUnderALargeLimit() throws Exception {
         Run r = bench("--set", "train.batch_size=6", "--set", "train.micro_batch=6", "--max-micro-batch",
-                "--memory-limit", "1TB", "--json");
+                "--memory-limit", "16GB", "--json");
         assertEquals(0, r.code(), r.err());
         String[] lines = r.out().trim().split("\n");
         JsonNode j = new ObjectMapper().readTree(lines[lines.length - 1]);
         assertEquals(6, j.get("largest_micro_batch").asInt(), r.out());
         assertEquals(6, j.get("usable_micro_batch").asInt());
-        assertEquals(1e12, j.get("limit_bytes").asDouble());
+        assertEquals(16e9, j.get("limit_bytes").asDouble());
         List<Integer> probed = new ArrayList<>();
         for (JsonNode p : j.get("probes")) {
             probed.add(p.get("micro_batch").asInt());
@@ -150,10 +171,13 @@ class MicroBatchSearchTest {
         Run badSize = bench("--max-micro-batch", "--memory-limit", "lots");
         assertEquals(2, badSize.code());
         assertTrue(badSize.err().contains("--memory-limit lots is not a positive size"), badSize.err());
+        Run huge = bench("--max-micro-batch", "--memory-limit", "1000TB");
+        assertEquals(2, huge.code());
+        assertTrue(huge.err().contains("more than 90 % of this machine's memory"), huge.err());
         Run stray = bench("--memory-limit", "2GB");
         assertEquals(2, stray.code());
         assertTrue(stray.err().contains("only to --max-micro-batch"), stray.err());
-        for (Run r : List.of(noLimit, badSize, stray)) {
+        for (Run r : List.of(noLimit, badSize, huge, stray)) {
             assertEquals(1, r.err().strip().lines().count(), r.err());
             assertEquals("", r.out());
         }
