@@ -37,6 +37,7 @@ import slt.model.Gpt2;
 import slt.model.MaskSelector;
 import slt.model.MaskedBlock;
 import slt.model.ModelSpec;
+import slt.model.Scoped;
 
 /**
  * One training run, read top to bottom in {@link #run()}: per optimizer step, masks from scores
@@ -375,7 +376,8 @@ public final class Trainer implements AutoCloseable {
                     long t1 = System.nanoTime();
                     NDList batch = trainSet.batch(manager, sampler.next(t.microBatch()));
                     long t2 = System.nanoTime();
-                    NDArray loss = Losses.crossEntropy(model.logits(batch.get(0)), batch.get(1));
+                    // the logits (B x T x vocab floats) are freed here; log-softmax keeps its own output for backward
+                    NDArray loss = Scoped.call(() -> Losses.crossEntropy(model.logits(batch.get(0)), batch.get(1)));
                     if (profile != null) {
                         StepProfile.sync(loss);
                     }
