@@ -37,7 +37,7 @@ public final class MicroBatchSearch {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("micro_batch", microBatch);
             m.put("fits", fits);
-            m.put("memory_bytes", memoryBytes);
+            m.put("memory_bytes", memoryBytes < 0 ? null : memoryBytes); // null: it ran out before it could be read
             m.put("step_s", fits ? stepSeconds : null);
             m.put("tokens_per_s", fits ? tokensPerS : null);
             m.put("error", error);
