@@ -2,8 +2,8 @@ package slt.bench;
 
 import ai.djl.Device;
 import ai.djl.pytorch.jni.JniUtils;
-import com.sun.jna.NativeLibrary;
 import ai.djl.util.cuda.CudaUtils;
+import com.sun.jna.NativeLibrary;
 import java.io.IOException;
 import java.lang.management.MemoryUsage;
 import java.nio.file.Files;

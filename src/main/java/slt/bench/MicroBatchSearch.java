@@ -170,7 +170,7 @@ public final class MicroBatchSearch {
         double sxx = 0;
         double sxy = 0;
         for (Probe p : measured) {
-            if (p.memoryBytes() > 0 && (p.error() == null || !p.error().endsWith("(not run)"))) {
+            if (p.memoryBytes() > 0 && !Double.isNaN(p.stepSeconds())) { // measured, not out of memory or predicted
                 n++;
                 sx += p.microBatch();
                 sy += p.memoryBytes();

@@ -122,7 +122,8 @@ final class BenchCommand implements Callable<Integer> {
         long limit = memoryLimit == null ? 0 : parseSize(memoryLimit);
         List<Map<String, Object>> results = new ArrayList<>();
         for (Config c : configs) {
-            MicroBatchSearch.checkLimit(Devices.resolve(c.run().device()).isGpu(), limit);
+            boolean gpu = Devices.resolve(c.run().device()).isGpu();
+            MicroBatchSearch.checkLimit(gpu, limit);
             int cap = c.train().batchSize();
             out.printf("%s, sequence %d: micro-batches up to %d, two optimizer steps each%s%n", c.model().preset().key(),
                     c.data().seqLen(), cap, limit > 0 ? ", limit " + MicroBatchSearch.size(limit) : "");
@@ -130,7 +131,7 @@ final class BenchCommand implements Callable<Integer> {
             MicroBatchSearch.Result r = MicroBatchSearch.run(c, cap, limit, p -> {
                 out.printf("  micro-batch %4d: %s%n", p.microBatch(), p.fits()
                         ? String.format("fits, %s (%s), step %.3f s, %.0f tokens/s", MicroBatchSearch.size(p.memoryBytes()),
-                                Devices.resolve(c.run().device()).isGpu() ? "device" : "peak RSS", p.stepSeconds(),
+                                gpu ? "device" : "peak RSS", p.stepSeconds(),
                                 p.tokensPerS())
                         : "does not fit: " + p.error());
                 out.flush();

@@ -158,17 +158,26 @@ public final class ConfigLoader {
             throw new UserError("config file " + file + " not found");
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
-            String msg = e.getOriginalMessage().lines().findFirst().orElse("");
-            java.util.regex.Matcher dup = java.util.regex.Pattern.compile("Duplicate field '([^']*)'").matcher(msg);
-            if (dup.find()) {
-                throw new UserError("config file " + file + " gives key '" + dup.group(1) + "' twice" + where
+            String twice = duplicateKey(e);
+            if (twice != null) {
+                throw new UserError("config file " + file + " gives key '" + twice + "' twice" + where
                         + ": keep one (sections too: merge their keys under one heading)");
             }
-            throw new UserError("config file " + file + " is not valid YAML" + where + ": " + msg
+            throw new UserError("config file " + file + " is not valid YAML" + where + ": "
+                    + e.getOriginalMessage().lines().findFirst().orElse("")
                     + " (a config is a YAML mapping of sections, like configs/quickstart.yaml)");
         } catch (IOException e) {
             throw new UserError("cannot read config file " + file + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The key a YAML file gives twice, when that is why reading it failed (mappers built with
+     * {@code FAIL_ON_READING_DUP_TREE_KEY}), else null.
+     */
+    public static String duplicateKey(JsonProcessingException e) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("Duplicate field '([^']*)'").matcher(e.getOriginalMessage());
+        return m.find() ? m.group(1) : null;
     }
 
     /** Overlays {@code over} onto {@code base}; every key of {@code over} must exist in base. */

@@ -66,11 +66,11 @@ public final class Sweep {
         try {
             root = YAML.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            String msg = e.getOriginalMessage().lines().findFirst().orElse("");
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
-            java.util.regex.Matcher dup = java.util.regex.Pattern.compile("Duplicate field '([^']*)'").matcher(msg);
-            throw new UserError(dup.find() ? "sweep file " + file + " gives key '" + dup.group(1) + "' twice" + where + ": keep one"
-                    : "sweep file " + file + " is not valid YAML" + where + ": " + msg);
+            String twice = ConfigLoader.duplicateKey(e);
+            throw new UserError(twice != null ? "sweep file " + file + " gives key '" + twice + "' twice" + where + ": keep one"
+                    : "sweep file " + file + " is not valid YAML" + where + ": "
+                            + e.getOriginalMessage().lines().findFirst().orElse(""));
         } catch (IOException e) {
             throw new UserError("cannot read sweep file " + file + ": " + e.getMessage());
         }
