@@ -80,6 +80,7 @@ public final class Bench {
             m.put("peak_rss_bytes", orNull(peakRss));
             m.put("device_used_bytes", orNull(deviceUsed)); // null on the CPU
             m.put("allocator", Devices.allocator());
+            m.put("tf32", Devices.tf32() && device.startsWith("gpu")); // fp32 matmuls on TF32 tensor cores
             m.put("flops_formula", Flops.formula());
             return m;
         }

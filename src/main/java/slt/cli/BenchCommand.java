@@ -108,9 +108,10 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
             results.add(r.toMap());
         }
-        out.printf("peak: %.1f GFLOP/s fp32 matmul; engine %s %s; allocator %s%n",
-                (Double) results.get(0).get("peak_flops") / 1e9, Engine.getInstance().getEngineName(),
-                Engine.getInstance().getVersion(), results.get(0).get("allocator"));
+        out.printf("peak: %.1f GFLOP/s fp32 matmul%s; engine %s %s; allocator %s%n",
+                (Double) results.get(0).get("peak_flops") / 1e9,
+                Boolean.TRUE.equals(results.get(0).get("tf32")) ? " (TF32 on: peak and steps both use it)" : "",
+                Engine.getInstance().getEngineName(), Engine.getInstance().getVersion(), results.get(0).get("allocator"));
         if (json) {
             Map<String, Object> j = results.size() == 1 ? results.get(0) : new LinkedHashMap<>(Map.of("results", results));
             out.println(new ObjectMapper().writeValueAsString(j));

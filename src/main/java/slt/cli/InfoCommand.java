@@ -41,6 +41,7 @@ final class InfoCommand implements Callable<Integer> {
         out.println("device:        " + d);
         out.println("libtorch path: " + System.getenv().getOrDefault("PYTORCH_LIBRARY_PATH", "(from the jar)"));
         out.println("allocator:     " + Devices.allocator());
+        out.println("tf32 matmuls:  " + (Devices.tf32() ? "on" : "off") + " on a GPU (" + Devices.TF32_ENV + "=1 turns them on)");
         out.println("cpu threads:   " + System.getProperty("ai.djl.pytorch.num_threads", "libtorch default")
                 + " intra-op, " + Runtime.getRuntime().availableProcessors() + " processors");
         try (NDManager m = NDManager.newBaseManager(d)) {

@@ -58,6 +58,22 @@ public final class Devices {
         }
     }
 
+    /** The environment variable that lets libtorch run fp32 matmuls on a GPU's TF32 tensor cores. */
+    public static final String TF32_ENV = "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE";
+
+    /**
+     * Whether this process asked libtorch for TF32 fp32 matmuls on the GPU ({@value #TF32_ENV}=1,
+     * read by libtorch once at start; DJL has no switch for it). No effect on the CPU.
+     */
+    public static boolean tf32() {
+        return tf32In(System.getenv(TF32_ENV));
+    }
+
+    /** {@link #tf32()} for a value of the variable (null when unset), as libtorch reads it. */
+    static boolean tf32In(String value) {
+        return value != null && java.util.Set.of("1", "on", "yes", "true", "y").contains(value.trim().toLowerCase(java.util.Locale.ROOT));
+    }
+
     /** {@link #allocator()} for the lines of a /proc/PID/maps file. */
     static String allocatorIn(List<String> mapsLines) {
         for (String line : mapsLines) {

@@ -230,6 +230,10 @@ public final class Trainer implements AutoCloseable {
         LOG.info("memory allocator: {}{}", allocator, allocator.equals("jemalloc") || manager.getDevice().isGpu() ? ""
                 : " (on CPU its heap grows for a few hundred steps; with libjemalloc2 installed ./slt uses jemalloc:"
                         + " flat memory, faster steps; docs/BENCHMARKS.md)");
+        if (manager.getDevice().isGpu()) {
+            LOG.info("fp32 matmuls on TF32 tensor cores: {} ({}=1 turns them on)", Devices.tf32() ? "on" : "off",
+                    Devices.TF32_ENV);
+        }
     }
 
     public Gpt2 model() {

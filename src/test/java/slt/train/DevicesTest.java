@@ -20,4 +20,14 @@ class DevicesTest {
         String preload = System.getenv().getOrDefault("LD_PRELOAD", "");
         assertEquals(preload.contains("libjemalloc") ? "jemalloc" : "glibc malloc", Devices.allocator());
     }
+
+    @Test
+    void tf32IsOnOnlyWhenTheVariableSaysSo() {
+        for (String on : new String[] {"1", "true", "ON", " yes "}) {
+            assertEquals(true, Devices.tf32In(on), on);
+        }
+        for (String off : new String[] {null, "", "0", "false", "off", "2"}) {
+            assertEquals(false, Devices.tf32In(off), String.valueOf(off));
+        }
+    }
 }
