@@ -36,8 +36,14 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (tokens < 1 || temperature < 0 || topK < 0) {
-            throw new UserError("--tokens must be >= 1, --temperature >= 0 and --top-k >= 0");
+        if (tokens < 1) {
+            throw new UserError("--tokens " + tokens + ": generate at least 1 token");
+        }
+        if (!(temperature >= 0)) {
+            throw new UserError("--temperature " + temperature + ": give 0 (greedy) or more");
+        }
+        if (topK < 0) {
+            throw new UserError("--top-k " + topK + ": give 0 (all tokens) or more");
         }
         try (LoadedModel m = source.load()) {
             int[] out = TextGenerator.generate(m.model(), m.manager(), Gpt2Tokenizer.encode(prompt), tokens, temperature,

@@ -375,6 +375,13 @@ class CliErrorsTest {
     }
 
     @Test
+    void generateNamesTheOneBadOption() {
+        assertUserError(run("generate", "--run-dir", tmp.toString(), "--tokens", "0"), "--tokens 0", "at least 1");
+        assertUserError(run("generate", "--run-dir", tmp.toString(), "--temperature", "-1"), "--temperature -1.0", "greedy");
+        assertUserError(run("generate", "--run-dir", tmp.toString(), "--top-k", "-2"), "--top-k -2", "all tokens");
+    }
+
+    @Test
     void infoWithAnImpossibleMatrixSize() {
         assertUserError(run("info", "--size", "0"), "--size 0", "1 to 32768");
         assertUserError(run("info", "--size", "-5"), "--size -5");
