@@ -111,8 +111,9 @@ public final class RunDirectory {
             ch.truncate(0);
             ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
             lock = ch;
-        } catch (IOException e) {
-            throw new UserError("cannot lock " + f + ": " + e.getMessage() + " (check the directory's permissions)");
+        } catch (IOException e) { // a file system without locks (some cluster mounts): train, unprotected
+            LOG.warn("cannot lock {} ({}): nothing stops a second process from training this run at the same time",
+                    f, e.getMessage());
         }
     }
 
@@ -129,13 +130,15 @@ public final class RunDirectory {
     }
 
     /** Whether some process (this one included) holds {@code dir}'s lock. */
-    static boolean inUse(Path dir) throws IOException {
+    static boolean inUse(Path dir) {
         Path f = dir.resolve(LOCK);
         if (!Files.exists(f)) {
             return false;
         }
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             return !tryLock(ch); // closing the channel releases a lock taken here
+        } catch (IOException e) { // no locks on this file system: nobody can hold one
+            return false;
         }
     }
 
