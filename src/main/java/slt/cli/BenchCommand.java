@@ -112,10 +112,7 @@ final class BenchCommand implements Callable<Integer> {
                 (Double) results.get(0).get("peak_flops") / 1e9,
                 Boolean.TRUE.equals(results.get(0).get("tf32")) ? " (TF32 on: peak and steps both use it)" : "",
                 Engine.getInstance().getEngineName(), Engine.getInstance().getVersion(), results.get(0).get("allocator"));
-        if (json) {
-            Map<String, Object> j = results.size() == 1 ? results.get(0) : new LinkedHashMap<>(Map.of("results", results));
-            out.println(new ObjectMapper().writeValueAsString(j));
-        }
+        printJson(out, results);
         return 0;
     }
 
@@ -141,11 +138,16 @@ final class BenchCommand implements Callable<Integer> {
                     r.batchSize(), r.usable());
             results.add(r.toMap());
         }
+        printJson(out, results);
+        return 0;
+    }
+
+    /** With --json, the last line: one result, or {"results": [...]} for several. */
+    private void printJson(PrintWriter out, List<Map<String, Object>> results) throws Exception {
         if (json) {
             Map<String, Object> j = results.size() == 1 ? results.get(0) : new LinkedHashMap<>(Map.of("results", results));
             out.println(new ObjectMapper().writeValueAsString(j));
         }
-        return 0;
     }
 
     /** Bytes in "40GB", "16GiB", "800MB", "1.5G", "123456" (decimal units; "iB" units are powers of 1024). */

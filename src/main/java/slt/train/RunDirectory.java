@@ -101,10 +101,10 @@ public final class RunDirectory {
      */
     public void lockForTraining() {
         Path f = dir.resolve(LOCK);
+        FileChannel ch = null;
         try {
-            FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             if (!tryLock(ch)) {
-                ch.close();
                 throw new UserError("run directory " + dir + " is in use by another slt process" + holder(dir)
                         + ": wait for it to finish or stop it, then run this again");
             }
@@ -114,6 +114,20 @@ public final class RunDirectory {
         } catch (IOException e) { // a file system without locks (some cluster mounts): train, unprotected
             LOG.warn("cannot lock {} ({}): nothing stops a second process from training this run at the same time",
                     f, e.getMessage());
+        } finally {
+            if (lock != ch) { // not taken: do not keep the file open
+                closeQuietly(ch);
+            }
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing was locked through it
+            }
         }
     }
 
