@@ -131,8 +131,14 @@ public final class MaskSelector {
     /** Below this many values, a plain topk is as fast as the bracket (measured, docs/BENCHMARKS.md). */
     static final long BRACKET_MIN = 1L << 19;
 
-    /** Values in the sample that brackets the threshold. */
-    private static final long SAMPLE = 1L << 17;
+    /**
+     * Values in the sample that brackets the threshold: about 8 sqrt(n), which balances sorting the
+     * sample against the band it leaves (about 4.6 n / sqrt(sample) entries) for topk
+     * (docs/BENCHMARKS.md, "The mask").
+     */
+    static long sampleSize(long n) {
+        return Math.max(1L << 12, Math.min(1L << 17, (long) (8 * Math.sqrt(n))));
+    }
 
     private static Threshold threshold(List<NDArray> values, long k, long n) {
         NDArray all = values.size() == 1 ? values.get(0) : NDArrays.concat(new NDList(values));
@@ -153,7 +159,7 @@ public final class MaskSelector {
      * largest, which is checked; null (use {@link #kthLargest}) when it does not.
      */
     static Threshold bracketed(NDArray all, long k, long n) {
-        long stride = Math.max(1, n / SAMPLE);
+        long stride = Math.max(1, n / sampleSize(n));
         NDArray sample = all.get(new NDIndex("::" + stride)).sort();
         long ns = sample.size();
         double q = 1 - (double) k / n; // t sits at this quantile

@@ -154,7 +154,7 @@ class MaskSelectorTest {
         SplittableRandom rng = new SplittableRandom(5);
         float[] smooth = new float[n];
         float[] comb = new float[n];
-        long stride = n / (1 << 17);
+        long stride = n / MaskSelector.sampleSize(n);
         for (int i = 0; i < n; i++) {
             smooth[i] = (float) Math.abs(rng.nextGaussian());
             comb[i] = i % stride == 0 ? 1f : (float) rng.nextDouble(0, 0.9); // the strided sample sees only the maxima
@@ -177,6 +177,14 @@ class MaskSelectorTest {
             }
             assertEquals(null, MaskSelector.bracketed(m.create(comb), Math.round(0.3 * n), n), "a misleading sample is detected");
         }
+    }
+
+    @Test
+    void theSampleGrowsLikeTheSquareRootWithinBounds() {
+        assertEquals(12288, MaskSelector.sampleSize(3 * 768 * 1024)); // 8 sqrt(n), n = 2,359,296 (GPT-2 small's MLP)
+        assertEquals(5792, MaskSelector.sampleSize(1 << 19)); // 8 * 724.08
+        assertEquals(4096, MaskSelector.sampleSize(1 << 16)); // floor: 8 sqrt(n) = 2048
+        assertEquals(1 << 17, MaskSelector.sampleSize(1L << 30)); // cap: 8 sqrt(n) = 262,144
     }
 
     @Test
