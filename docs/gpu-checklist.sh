@@ -24,7 +24,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ "${1:-}" == prepare ]]; then
   kit=../shared/gpu/pack.sh
   [[ -f "$kit" ]] || { echo "gpu-checklist: $kit not found; the GPU kit must sit in ../shared/gpu" >&2; exit 2; }
-  bash "$kit" --app
+  # jdeps misses what log4j-core and jackson need (java.beans), XChart (AWT) and the downloader (java.net.http)
+  bash "$kit" --app --modules java.desktop,java.net.http,java.scripting
   # pack.sh copies every jar in target/, including the 130 MB shaded jar that bundles the CPU libtorch:
   # it would not fit a 64 MiB call, and its CPU natives must not shadow the kit's CUDA ones.
   rm -f .gpu/app/slt.jar .gpu/app/original-slt.jar
@@ -32,6 +33,22 @@ if [[ "${1:-}" == prepare ]]; then
   mkdir -p .gpu/app/data && cp ../shared/data/wikitext-103/wiki.valid.raw .gpu/app/data/
   size=$(du -sm .gpu/app | cut -f1)
   (( size < 40 )) || { echo "gpu-checklist: .gpu/app is $size MB; remove any fat jar from it (64 MiB per call)" >&2; exit 2; }
+  # Self-check, no device time: the kit's own Java runs the app (a step and the quickstart's start)
+  # on this machine's CPU libtorch. The CUDA libraries themselves can only be checked on the device.
+  ./slt info > /dev/null # extracts the CPU libtorch into ~/.djl.ai once
+  cpu_torch=$(ls -d "$HOME"/.djl.ai/pytorch/2.5.1-*-cpu-* 2>/dev/null | head -1)
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  cat .gpu/part-* | xz -dc | tar -x -C "$tmp" ./jre
+  kjava() {
+    PYTORCH_LIBRARY_PATH="$cpu_torch" PYTORCH_VERSION=2.5.1 PYTORCH_FLAVOR=cpu DJL_OFFLINE=true \
+      "$tmp/jre/bin/java" -cp '.gpu/app/*:.gpu/app/lib/*' slt.cli.Main "$@"
+  }
+  kjava bench --set model.preset=tiny --set train.batch_size=2 --set train.micro_batch=1 --set data.seq_len=32 \
+    --steps 1 --warmup 0 > "$tmp/bench.log" 2>&1 || { cat "$tmp/bench.log" >&2; echo "gpu-checklist: the app does not run on the kit's Java (above)" >&2; exit 1; }
+  kjava train --config configs/quickstart.yaml --set data.path=.gpu/app/data --set run.dir="$tmp/runs" \
+    --set train.epochs=1 --set train.steps_per_epoch=1 > "$tmp/train.log" 2>&1 || { cat "$tmp/train.log" >&2; echo "gpu-checklist: the quickstart does not run on the kit's Java (above)" >&2; exit 1; }
+  echo "gpu-checklist: the app ran a bench step and a 1-step quickstart on the kit's Java"
   echo "gpu-checklist: .gpu/app is $size MB; stage with ../shared/gpu/README.md section 2, then carry [.gpu/ctl, .gpu/app] in every later call"
   exit 0
 fi
@@ -43,10 +60,15 @@ if [[ "${SMOKE:-0}" == 1 ]]; then
   cp="target/classes:$(./mvnw -q dependency:build-classpath -Dmdep.outputFile=/dev/stdout -Dmdep.includeScope=runtime)"
   device=cpu
 else
+  # device-stage.sh moves the carried parts away: never let it run here, where .gpu/part-* are the originals
+  command -v nvidia-smi > /dev/null || { echo "gpu-checklist: no nvidia-smi here; run the parts on the GPU machine (or SMOKE=1 here)" >&2; exit 2; }
   [[ -f .gpu/ctl/env.sh ]] || { echo "gpu-checklist: .gpu/ctl/env.sh missing; run the staging calls first (../shared/gpu/README.md)" >&2; exit 2; }
   bash .gpu/ctl/device-stage.sh -q
+  set +eu # the kit's env.sh is written for an interactive shell
   # shellcheck disable=SC1091
   source .gpu/ctl/env.sh
+  set -eu
+  [[ -n "${PYTORCH_LIBRARY_PATH:-}" ]] || { echo "gpu-checklist: .gpu/ctl/env.sh set no PYTORCH_LIBRARY_PATH; is the kit unpacked?" >&2; exit 2; }
   cp='.gpu/app/*:.gpu/app/lib/*'
   device=gpu
 fi
