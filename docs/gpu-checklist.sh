@@ -85,13 +85,13 @@ bench() {
 }
 
 micro() {
+  if [[ "${SMOKE:-0}" == 1 ]]; then
+    slt bench --max-micro-batch --set model.preset=tiny --set train.batch_size=4 --set train.micro_batch=1 \
+      --set data.seq_len=32 --set run.device=cpu --memory-limit 8GB --json
+    return
+  fi
   local preset
   for preset in mini small medium; do
-    if [[ "${SMOKE:-0}" == 1 ]]; then
-      slt bench --max-micro-batch --set model.preset=tiny --set train.batch_size=4 --set train.micro_batch=1 --set data.seq_len=32 \
-        --set run.device=cpu --memory-limit 8GB --json
-      return
-    fi
     slt bench --max-micro-batch --set model.preset="$preset" --set train.batch_size=512 --set data.seq_len=1024 \
       --set model.context=1024 --set run.device=gpu --json
   done
