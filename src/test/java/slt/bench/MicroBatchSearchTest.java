@@ -113,7 +113,13 @@ class MicroBatchSearchTest {
                 small.memoryBytes() >> 20, bigAgain.memoryBytes() >> 20);
     }
 
-    private record Run(int code, String out, String err) {}
+    private record Run(int code, String out, String err) {
+        /** The JSON object bench prints as its last line. */
+        JsonNode lastJson() throws Exception {
+            String[] lines = out.trim().split("\n");
+            return new ObjectMapper().readTree(lines[lines.length - 1]);
+        }
+    }
 
     private static Run bench(String... args) {
         StringWriter out = new StringWriter();
@@ -130,8 +136,7 @@ class MicroBatchSearchTest {
         Run r = bench("--set", "train.batch_size=6", "--set", "train.micro_batch=6", "--max-micro-batch",
                 "--memory-limit", "16GB", "--json");
         assertEquals(0, r.code(), r.err());
-        String[] lines = r.out().trim().split("\n");
-        JsonNode j = new ObjectMapper().readTree(lines[lines.length - 1]);
+        JsonNode j = r.lastJson();
         assertEquals(6, j.get("largest_micro_batch").asInt(), r.out());
         assertEquals(6, j.get("usable_micro_batch").asInt());
         assertEquals(16e9, j.get("limit_bytes").asDouble());
@@ -152,8 +157,7 @@ class MicroBatchSearchTest {
         Run r = bench("--set", "train.batch_size=4", "--set", "train.micro_batch=2", "--max-micro-batch",
                 "--memory-limit", "1MB", "--json");
         assertEquals(0, r.code(), r.err());
-        String[] lines = r.out().trim().split("\n");
-        JsonNode j = new ObjectMapper().readTree(lines[lines.length - 1]);
+        JsonNode j = r.lastJson();
         assertEquals(0, j.get("largest_micro_batch").asInt());
         assertEquals(1, j.get("probes").size(), "stops after micro-batch 1 failed");
         JsonNode p = j.get("probes").get(0);
