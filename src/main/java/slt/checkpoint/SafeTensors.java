@@ -19,6 +19,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import slt.model.Host;
 
 /**
  * The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header
@@ -63,7 +64,9 @@ public final class SafeTensors {
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(ch, head);
             for (NDArray a : tensors.values()) {
-                writeFully(ch, a.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
+                try (Host.Copy host = Host.copy(a)) { // freed before the next tensor is copied
+                    writeFully(ch, host.bytes());
+                }
             }
             ch.force(true);
         }

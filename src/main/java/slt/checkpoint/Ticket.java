@@ -1,5 +1,6 @@
 package slt.checkpoint;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -19,6 +20,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import slt.model.Gpt2;
+import slt.model.Host;
 import slt.model.MaskedBlock;
 
 /**
@@ -50,7 +52,10 @@ public record Ticket(String configYaml, long step, double valLoss, Map<String, M
             if (w.role() != MaskedBlock.Role.MASKED) {
                 continue;
             }
-            boolean[] keep = w.mask().toType(DataType.BOOLEAN, false).toBooleanArray();
+            boolean[] keep;
+            try (NDArray bool = w.mask().toType(DataType.BOOLEAN, false)) {
+                keep = Host.booleans(bool);
+            }
             byte[] bits = new byte[(keep.length + 7) / 8];
             long kept = 0;
             for (int i = 0; i < keep.length; i++) {

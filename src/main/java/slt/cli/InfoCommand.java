@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import slt.UserError;
 import slt.config.Config;
+import slt.model.Host;
 import slt.train.Devices;
 
 /** {@code slt info}: what libtorch this process loaded and which devices it sees. */
@@ -34,26 +35,31 @@ final class InfoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Devices.configureThreads(0);
         Engine engine = Engine.getInstance();
+        Devices.Libtorch lib = Devices.libtorch();
         Device d = Devices.resolve(device);
         out.println("engine:        " + engine.getEngineName() + " " + engine.getVersion());
         out.println("engine info:   " + engine.toString().replace('\n', ' '));
-        out.println("gpus:          " + engine.getGpuCount());
+        out.println("libtorch:      " + lib.version() + " " + lib.flavour() + " (CUDA " + lib.cudaVersion() + ") at "
+                + lib.path() + (System.getenv("PYTORCH_LIBRARY_PATH") != null ? " (PYTORCH_LIBRARY_PATH)" : " (from the jar)"));
+        out.println("gpus:          " + lib.gpus() + " counted by DJL (through libcudart)");
         out.println("device:        " + d);
-        out.println("libtorch path: " + System.getenv().getOrDefault("PYTORCH_LIBRARY_PATH", "(from the jar)"));
         out.println("allocator:     " + Devices.allocator());
-        out.println("tf32 matmuls:  " + (Devices.tf32() ? "on" : "off") + " on a GPU (" + Devices.TF32_ENV + "=1 turns them on)");
+        String tf32 = Devices.tf32Value();
+        out.println("tf32 matmuls:  " + (Devices.tf32() ? "on" : "off") + " on a GPU, as libtorch reads " + Devices.TF32_ENV
+                + (tf32 == null ? " (unset; =1 turns them on)" : "=" + tf32 + (Devices.tf32() ? ""
+                        : " (libtorch accepts only 1; this value is ignored)")));
         out.println("cpu threads:   " + System.getProperty("ai.djl.pytorch.num_threads", "libtorch default")
                 + " intra-op, " + Runtime.getRuntime().availableProcessors() + " processors");
         try (NDManager m = NDManager.newBaseManager(d)) {
             NDArray a = m.randomNormal(new Shape(size, size));
             NDArray b = m.randomNormal(new Shape(size, size));
-            a.matMul(b).sum().getFloat(); // warm-up
+            Host.value(a.matMul(b).sum()); // warm-up
             int reps = d.isGpu() ? 20 : 3;
             long t0 = System.nanoTime();
             float acc = 0;
             for (int i = 0; i < reps; i++) {
                 try (NDArray c = a.matMul(b)) {
-                    acc += c.get("0,0").getFloat(); // copies one value to the host: synchronises
+                    acc += (float) Host.value(c.get("0,0")); // copies one value to the host: synchronises
                 }
             }
             double s = (System.nanoTime() - t0) / 1e9;

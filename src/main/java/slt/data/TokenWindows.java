@@ -1,5 +1,6 @@
 package slt.data;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -49,22 +50,24 @@ public final class TokenWindows extends RandomAccessDataset {
         return seqLen;
     }
 
-    /** A batch of windows: (inputs, targets), each int64 (indices.length, T). */
+    /**
+     * A batch of windows: (inputs, targets), each int64 (indices.length, T), as two views of one
+     * (indices.length, T + 1) array: one host-to-device copy per batch.
+     */
     public NDList batch(NDManager manager, long[] indices) {
-        long[] in = new long[indices.length * seqLen];
-        long[] target = new long[indices.length * seqLen];
+        int span = seqLen + 1;
+        long[] windows = new long[indices.length * span];
         for (int b = 0; b < indices.length; b++) {
             if (indices[b] < 0 || indices[b] >= windows()) {
                 throw new IndexOutOfBoundsException("window " + indices[b] + " of " + windows());
             }
             long start = from + indices[b] * seqLen;
-            for (int t = 0; t < seqLen; t++) {
-                in[b * seqLen + t] = tokens.get(start + t);
-                target[b * seqLen + t] = tokens.get(start + t + 1);
+            for (int t = 0; t < span; t++) {
+                windows[b * span + t] = tokens.get(start + t);
             }
         }
-        Shape shape = new Shape(indices.length, seqLen);
-        return new NDList(manager.create(in, shape), manager.create(target, shape));
+        NDArray all = manager.create(windows, new Shape(indices.length, span));
+        return new NDList(all.get(":, :-1"), all.get(":, 1:"));
     }
 
     @Override

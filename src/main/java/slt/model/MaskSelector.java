@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import slt.config.Config;
@@ -20,6 +21,11 @@ import slt.config.Config;
  * misses, torch {@code topk} of the smaller side. Keep |s| &gt;= t, which is exactly k entries
  * unless other entries tie with t; then keep |s| &gt; t and, of the entries equal to t, the first
  * {@code k - #(|s| &gt; t)} by a cumulative count.
+ *
+ * <p>The host waits for the device only where it must, and for all tensors at once: one read of
+ * the counts above every bracket, one gather per bracketed tensor (its band's size is known only
+ * on the device), one read of the counts at every threshold, and one of the tie counts when some
+ * threshold is tied. Thresholds stay on the device.
  */
 public final class MaskSelector {
     private MaskSelector() {}
@@ -37,23 +43,24 @@ public final class MaskSelector {
         }
         List<NDArray> masks = new ArrayList<>();
         try (NDScope scope0 = new NDScope()) {
-            if (scope == Config.Scope.TENSOR) {
-                for (MaskedBlock w : masked) {
-                    NDArray a = w.scores().getArray().abs().flatten();
-                    masks.add(selectFlat(List.of(a), keep(density, a.size())).get(0).reshape(w.weight().getShape()));
+            List<Selection> selections = new ArrayList<>();
+            List<NDArray> flat = new ArrayList<>();
+            long n = 0;
+            for (MaskedBlock w : masked) {
+                NDArray a = w.scores().getArray().abs().flatten();
+                flat.add(a);
+                n += a.size();
+                if (scope == Config.Scope.TENSOR) {
+                    selections.add(new Selection(List.of(a), keep(density, a.size())));
                 }
-            } else {
-                List<NDArray> flat = new ArrayList<>();
-                long n = 0;
-                for (MaskedBlock w : masked) {
-                    NDArray a = w.scores().getArray().abs().flatten();
-                    flat.add(a);
-                    n += a.size();
-                }
-                List<NDArray> selected = selectFlat(flat, keep(density, n));
-                for (int i = 0; i < masked.size(); i++) {
-                    masks.add(selected.get(i).reshape(masked.get(i).weight().getShape()));
-                }
+            }
+            if (scope != Config.Scope.TENSOR) {
+                selections.add(new Selection(flat, keep(density, n)));
+            }
+            List<NDArray> selected = new ArrayList<>();
+            select(selections).forEach(selected::addAll);
+            for (int i = 0; i < masked.size(); i++) {
+                masks.add(selected.get(i).reshape(masked.get(i).weight().getShape()));
             }
             for (NDArray m : masks) {
                 NDScope.unregister(m);
@@ -74,55 +81,196 @@ public final class MaskSelector {
      * exactly the {@code k} largest entries, ties broken towards the lowest concatenated index.
      */
     static List<NDArray> selectFlat(List<NDArray> values, long k) {
-        long n = 0;
-        for (NDArray v : values) {
-            n += v.size();
-        }
-        List<NDArray> out = new ArrayList<>();
-        if (k <= 0 || k >= n) {
-            for (NDArray v : values) {
-                out.add(k <= 0 ? v.zerosLike() : v.onesLike());
-            }
-            return out;
-        }
-        Threshold th = threshold(values, k, n);
-        float t = th.t();
-        if (th.keptAtT() == k) { // usual case: no other entry equals t, so |s| >= t keeps exactly k
-            for (NDArray v : values) {
-                out.add(v.gte(t).toType(DataType.FLOAT32, false));
-            }
-            return out;
-        }
-        // Ties at t: keep everything above t, then the first entries equal to t in flat order.
-        long need = k;
-        long[] tieCounts = new long[values.size()];
-        List<NDArray> gts = new ArrayList<>();
-        List<NDArray> eqs = new ArrayList<>();
-        for (int i = 0; i < values.size(); i++) {
-            NDArray gt = values.get(i).gt(t);
-            NDArray eq = values.get(i).eq(t);
-            need -= count(gt);
-            tieCounts[i] = count(eq);
-            gts.add(gt);
-            eqs.add(eq);
-        }
-        for (int i = 0; i < values.size(); i++) {
-            NDArray keep = gts.get(i);
-            if (need >= tieCounts[i]) {
-                keep = keep.logicalOr(eqs.get(i));
-                need -= tieCounts[i];
-            } else if (need > 0) {
-                NDArray eq = eqs.get(i);
-                keep = keep.logicalOr(eq.logicalAnd(eq.toType(DataType.INT64, false).cumSum(0).lte(need)));
-                need = 0;
-            }
-            out.add(keep.toType(DataType.FLOAT32, false));
-        }
-        return out;
+        return select(List.of(new Selection(values, k))).get(0);
     }
 
-    private static long count(NDArray bool) {
-        return bool.sum().getLong();
+    /** One exact top-k selection over the concatenation of some 1-D arrays, worked through in stages. */
+    static final class Selection {
+        final List<NDArray> values;
+        final long k;
+        final long n;
+        NDArray all;
+        NDArray lo;
+        NDArray hi;
+        NDArray above; // #(all > hi), int64 on the device
+        NDArray t; // the k-th largest, on the device
+        NDArray keptAtT; // #(all >= t), int64 on the device
+        final List<NDArray> gts = new ArrayList<>(); // per value: v > t, v == t (only when t is tied)
+        final List<NDArray> eqs = new ArrayList<>();
+
+        Selection(List<NDArray> values, long k) {
+            this.values = values;
+            this.k = k;
+            long size = 0;
+            for (NDArray v : values) {
+                size += v.size();
+            }
+            this.n = size;
+        }
+
+        boolean trivial() {
+            return k <= 0 || k >= n;
+        }
+
+        boolean large() {
+            return !trivial() && n >= BRACKET_MIN;
+        }
+
+        NDArray all() {
+            if (all == null) {
+                all = values.size() == 1 ? values.get(0) : NDArrays.concat(new NDList(values));
+            }
+            return all;
+        }
+
+        /**
+         * The bracket, all on the device: a strided sample's order statistics give lo &lt;= t &lt;= hi
+         * with high probability; counts the entries above hi.
+         */
+        void bracket() {
+            long stride = Math.max(1, n / sampleSize(n));
+            NDArray sample = all().get(new NDIndex("::" + stride)).sort();
+            long ns = sample.size();
+            double q = 1 - (double) k / n; // t sits at this quantile
+            double margin = 5 * Math.sqrt(ns * q * (1 - q)) + 2;
+            lo = sample.get(Math.max(0, (long) Math.floor(q * ns - margin)));
+            hi = sample.get(Math.min(ns - 1, (long) Math.ceil(q * ns + margin)));
+            above = all().gt(hi).sum();
+        }
+
+        /**
+         * t from the band [lo, hi] (about 1 % of n), given the count above it read on the host:
+         * exact whenever the band holds the k-th largest, which is checked; false when it does not.
+         */
+        boolean fromBand(long aboveHi) {
+            long r = k - aboveHi; // t is the r-th largest of the band
+            if (r < 1) {
+                return false;
+            }
+            NDArray band = all().get(all().gte(lo).logicalAnd(all().lte(hi))); // the host learns its size: a wait
+            if (r > band.size()) {
+                return false;
+            }
+            t = kthLargestOnDevice(band, r, band.size());
+            keptAtT = band.gte(t).sum().add(above);
+            return true;
+        }
+
+        /** t by topk over everything. */
+        void fromAll() {
+            t = kthLargestOnDevice(all(), k, n);
+            keptAtT = all().gte(t).sum();
+        }
+
+        /** Whether entries other than the k largest equal t (given #(all >= t) read on the host). */
+        boolean tied(long keptAtTValue) {
+            return !trivial() && keptAtTValue != k;
+        }
+
+        /** Per value: #(v > t) and #(v == t), on the device (for {@link #tieMasks}). */
+        List<NDArray> tieCounts() {
+            List<NDArray> counts = new ArrayList<>();
+            for (NDArray v : values) {
+                NDArray gt = v.gt(t);
+                NDArray eq = v.eq(t);
+                gts.add(gt);
+                eqs.add(eq);
+                counts.add(gt.sum());
+                counts.add(eq.sum());
+            }
+            return counts;
+        }
+
+        /** The masks when no entry ties with t: |s| &gt;= t, exactly k entries. */
+        List<NDArray> masks() {
+            List<NDArray> out = new ArrayList<>();
+            for (NDArray v : values) {
+                out.add(trivial() ? (k <= 0 ? v.zerosLike() : v.onesLike()) : v.gte(t).toType(DataType.FLOAT32, false));
+            }
+            return out;
+        }
+
+        /**
+         * The masks when entries tie with t, given {@link #tieCounts} read on the host (from
+         * {@code c[from]} on): everything above t, then the first entries equal to t in flat order.
+         */
+        List<NDArray> tieMasks(double[] c, int from) {
+            long need = k;
+            for (int i = 0; i < values.size(); i++) {
+                need -= (long) c[from + 2 * i];
+            }
+            List<NDArray> out = new ArrayList<>();
+            for (int i = 0; i < values.size(); i++) {
+                long ties = (long) c[from + 2 * i + 1];
+                NDArray keep = gts.get(i);
+                if (need >= ties) {
+                    keep = keep.logicalOr(eqs.get(i));
+                    need -= ties;
+                } else if (need > 0) {
+                    NDArray eq = eqs.get(i);
+                    keep = keep.logicalOr(eq.logicalAnd(eq.toType(DataType.INT64, false).cumSum(0).lte(count(eq, need))));
+                    need = 0;
+                }
+                out.add(keep.toType(DataType.FLOAT32, false));
+            }
+            return out;
+        }
+
+        /** An int64 device scalar: filled on the device when a float holds it exactly (no upload). */
+        private static NDArray count(NDArray like, long value) {
+            return value <= (1L << 24) ? like.getManager().full(new Shape(), value, DataType.INT64)
+                    : like.getManager().create(value);
+        }
+    }
+
+    /**
+     * Runs every selection in stages, so that the host waits for the device a fixed number of times
+     * plus once per bracketed tensor, however many tensors there are: the counts above the brackets,
+     * one gather per bracket, the counts at the thresholds, and (only when some threshold is tied)
+     * the tie counts.
+     */
+    static List<List<NDArray>> select(List<Selection> selections) {
+        List<Selection> large = new ArrayList<>();
+        for (Selection s : selections) {
+            if (s.large()) {
+                s.bracket();
+                large.add(s);
+            }
+        }
+        double[] above = Host.stacked(large.stream().map(s -> s.above).toList()); // wait 1: all brackets
+        List<NDArray> kept = new ArrayList<>();
+        for (Selection s : selections) {
+            if (s.trivial()) {
+                continue;
+            }
+            int i = large.indexOf(s);
+            if (i < 0 || !s.fromBand((long) above[i])) {
+                s.fromAll();
+            }
+            kept.add(s.keptAtT);
+        }
+        double[] keptAtT = Host.stacked(kept); // wait 2: all counts at the thresholds
+        List<Selection> tied = new ArrayList<>();
+        List<NDArray> tieCounts = new ArrayList<>();
+        int j = 0;
+        for (Selection s : selections) {
+            if (!s.trivial() && s.tied((long) keptAtT[j++])) {
+                tied.add(s);
+                tieCounts.addAll(s.tieCounts());
+            }
+        }
+        double[] c = Host.stacked(tieCounts); // wait 3, only when some tensor has ties at its threshold
+        List<List<NDArray>> out = new ArrayList<>();
+        int from = 0;
+        for (Selection s : selections) {
+            if (tied.contains(s)) {
+                out.add(s.tieMasks(c, from));
+                from += 2 * s.values.size();
+            } else {
+                out.add(s.masks());
+            }
+        }
+        return out;
     }
 
     /** The k-th largest value t of the concatenation and how many entries are &gt;= t. */
@@ -140,47 +288,30 @@ public final class MaskSelector {
         return Math.max(1L << 12, Math.min(1L << 17, (long) (8 * Math.sqrt(n))));
     }
 
-    private static Threshold threshold(List<NDArray> values, long k, long n) {
-        NDArray all = values.size() == 1 ? values.get(0) : NDArrays.concat(new NDList(values));
-        if (n >= BRACKET_MIN) {
-            Threshold t = bracketed(all, k, n);
-            if (t != null) {
-                return t;
-            }
-        }
-        float t = kthLargest(all, k, n);
-        return new Threshold(t, count(all.gte(t)));
-    }
-
-    /**
-     * The k-th largest by a bracket: a strided sample's order statistics give lo &lt;= t &lt;= hi with
-     * high probability; one pass counts the entries above hi and gathers those in [lo, hi], and
-     * topk runs on that band only (about 1 % of n). Exact whenever the band holds the k-th
-     * largest, which is checked; null (use {@link #kthLargest}) when it does not.
-     */
+    /** The bracket alone on one array (tests): the threshold it finds, or null when the band misses t. */
     static Threshold bracketed(NDArray all, long k, long n) {
-        long stride = Math.max(1, n / sampleSize(n));
-        NDArray sample = all.get(new NDIndex("::" + stride)).sort();
-        long ns = sample.size();
-        double q = 1 - (double) k / n; // t sits at this quantile
-        double margin = 5 * Math.sqrt(ns * q * (1 - q)) + 2;
-        float lo = sample.getFloat(Math.max(0, (long) Math.floor(q * ns - margin)));
-        float hi = sample.getFloat(Math.min(ns - 1, (long) Math.ceil(q * ns + margin)));
-        long above = count(all.gt(hi));
-        NDArray band = all.get(all.gte(lo).logicalAnd(all.lte(hi)));
-        long r = k - above; // t is the r-th largest of the band
-        if (r < 1 || r > band.size()) {
-            return null;
+        try (NDScope ignored = new NDScope()) {
+            Selection s = new Selection(List.of(all), k);
+            s.bracket();
+            if (!s.fromBand((long) Host.value(s.above))) {
+                return null;
+            }
+            return new Threshold((float) Host.value(s.t), Host.longValue(s.keptAtT));
         }
-        float t = kthLargest(band, r, band.size());
-        return new Threshold(t, above + count(band.gte(t)));
     }
 
-    /** The k-th largest value of a 1-D array (1 <= k <= n), by torch topk of the smaller side. */
+    /** The k-th largest value of a 1-D array (1 <= k <= n), read on the host (tests). */
     static float kthLargest(NDArray all, long k, long n) {
-        if (k <= n / 2) {
-            return all.topK(Math.toIntExact(k), 0, true, false).get(0).min().getFloat();
+        try (NDScope ignored = new NDScope()) {
+            return (float) Host.value(kthLargestOnDevice(all, k, n));
         }
-        return all.topK(Math.toIntExact(n - k + 1), 0, false, false).get(0).max().getFloat();
+    }
+
+    /** The k-th largest value of a 1-D array (1 <= k <= n) as a device scalar, by torch topk of the smaller side. */
+    static NDArray kthLargestOnDevice(NDArray all, long k, long n) {
+        if (k <= n / 2) {
+            return all.topK(Math.toIntExact(k), 0, true, false).get(0).min();
+        }
+        return all.topK(Math.toIntExact(n - k + 1), 0, false, false).get(0).max();
     }
 }

@@ -12,6 +12,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import slt.UserError;
 import slt.model.Gpt2;
+import slt.model.Host;
 import slt.model.MaskedBlock;
 import slt.model.ModelSpec;
 
@@ -230,14 +231,14 @@ public final class TicketAnatomy {
             double threshold = Double.NaN;
             if (withScores) {
                 NDArray keptAbs = scores.abs().get(keptBool);
-                threshold = keptAbs.size() == 0 ? Double.NaN : keptAbs.min().toType(DataType.FLOAT64, false).getDouble();
+                threshold = keptAbs.size() == 0 ? Double.NaN : Host.value(keptAbs.min());
             }
             Magnitude tensorMagnitude = null;
             float[] weight = null;
             float[] maskValues = null;
             if (kind == Kind.QKV || kind == Kind.O) {
-                weight = w.weight().getArray().toFloatArray();
-                maskValues = mask.toFloatArray();
+                weight = Host.floats(w.weight().getArray());
+                maskValues = Host.floats(mask);
                 if (kind == Kind.O) {
                     tensorMagnitude = magnitude(weight, maskValues);
                 }
@@ -289,14 +290,14 @@ public final class TicketAnatomy {
     }
 
     private static long count(NDArray bool) {
-        return bool.toType(DataType.INT64, false).sum().getLong();
+        return Host.longValue(bool.toType(DataType.INT64, false).sum());
     }
 
     private static Scores scoreStats(NDArray scores, double threshold) {
         NDArray s = scores.toType(DataType.FLOAT64, false);
         NDArray mean = s.mean();
-        double std = Math.sqrt(s.sub(mean).square().mean().getDouble());
-        return new Scores(mean.getDouble(), std, s.min().getDouble(), s.max().getDouble(), threshold);
+        double std = Math.sqrt(Host.value(s.sub(mean).square().mean()));
+        return new Scores(Host.value(mean), std, Host.value(s.min()), Host.value(s.max()), threshold);
     }
 
     /**

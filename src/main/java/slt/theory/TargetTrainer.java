@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import slt.config.Seeds;
 import slt.model.Constants;
+import slt.model.Host;
 
 /**
  * Trains the target of the MHA experiment with DJL (PyTorch engine, CPU): a single-head attention
@@ -77,7 +78,7 @@ public final class TargetTrainer {
                             NDArray out = forward(params, x, s.dK());
                             NDArray loss = out.sub(target).square().mean();
                             gc.backward(loss);
-                            lossSum += loss.getFloat() * (to - from);
+                            lossSum += (float) Host.value(loss) * (to - from); // float product, as before
                         }
                     }
                     step++;
@@ -151,7 +152,7 @@ public final class TargetTrainer {
     }
 
     private static double[][] toDouble(NDArray a) {
-        float[] f = a.toType(DataType.FLOAT32, false).toFloatArray();
+        float[] f = Host.floats(a.toType(DataType.FLOAT32, false));
         int rows = (int) a.getShape().get(0);
         int cols = (int) a.getShape().get(1);
         double[][] out = new double[rows][cols];

@@ -2,10 +2,18 @@ package slt.train;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.engine.StandardCapabilities;
+import ai.djl.pytorch.jni.LibUtils;
+import com.sun.jna.NativeLibrary;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import slt.UserError;
 import slt.config.Config;
 
@@ -14,6 +22,7 @@ import slt.config.Config;
  * memory allocator the process runs on.
  */
 public final class Devices {
+    private static final Logger LOG = LogManager.getLogger(Devices.class);
 
     private Devices() {}
 
@@ -30,20 +39,93 @@ public final class Devices {
         }
     }
 
-    /** The device for {@code run.device}: auto = first GPU if libtorch sees one, else CPU. */
+    /** The device for {@code run.device}: auto = the first GPU DJL counts, else the CPU (loudly, on a CUDA libtorch). */
     public static Device resolve(Config.Device wanted) {
-        int gpus = Engine.getInstance().getGpuCount();
+        Engine engine = Engine.getInstance();
+        boolean cudaBuild = engine.hasCapability(StandardCapabilities.CUDA);
+        int gpus = engine.getGpuCount();
+        Choice c = choose(wanted, cudaBuild, gpus, () -> noGpuOnCudaBuild(flavour(cudaBuild)));
+        if (c.warning() != null) {
+            LOG.warn(c.warning());
+        }
+        return c.device();
+    }
+
+    /** A device, and the warning that choosing it deserves (null: none). */
+    record Choice(Device device, String warning) {}
+
+    /**
+     * The rule behind {@link #resolve}: {@code run.device: auto} with a CUDA libtorch but no GPU
+     * counted trains on the CPU with {@code noGpuLine}'s warning (a GPU node whose libcudart was not
+     * found would otherwise silently run a GPU job on its CPU); {@code gpu} refuses with the same line.
+     */
+    static Choice choose(Config.Device wanted, boolean cudaBuild, int gpus, Supplier<String> noGpuLine) {
         return switch (wanted) {
-            case CPU -> Device.cpu();
+            case CPU -> new Choice(Device.cpu(), null);
             case GPU -> {
-                if (gpus == 0) {
-                    throw new UserError("run.device is gpu but libtorch sees no GPU: use the cuda build (see README, "
-                            + "'GPU'), check LD_LIBRARY_PATH holds libcudart, or set run.device=cpu");
+                if (gpus > 0) {
+                    yield new Choice(Device.gpu(0), null);
                 }
-                yield Device.gpu(0);
+                throw new UserError(cudaBuild ? noGpuLine.get()
+                        : "run.device is gpu but the loaded libtorch is its CPU build, which sees no GPU: build with ./mvnw -Pcuda package "
+                                + "(or point PYTORCH_LIBRARY_PATH and PYTORCH_FLAVOR at a CUDA libtorch 2.5.1; README, 'GPU'), "
+                                + "or set run.device=cpu");
             }
-            case AUTO -> gpus > 0 ? Device.gpu(0) : Device.cpu();
+            case AUTO -> gpus > 0 ? new Choice(Device.gpu(0), null)
+                    : new Choice(Device.cpu(), cudaBuild ? noGpuLine.get() + " (training on the CPU now)" : null);
         };
+    }
+
+    /** The one line for a CUDA libtorch that DJL counts no GPU for: cause and fix. */
+    static String noGpuOnCudaBuild(String flavour) {
+        String cudart;
+        try {
+            cudart = "it loaded " + NativeLibrary.getInstance("cudart").getFile() + ", which reports no device "
+                    + "(check nvidia-smi and CUDA_VISIBLE_DEVICES)";
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            cudart = "no libcudart.so was found on the library path";
+        }
+        return "libtorch is the CUDA build (" + flavour + ") but DJL counts no GPU: DJL counts GPUs by loading "
+                + "libcudart.so through JNA, and " + cudart + "; put the directory holding libcudart.so.12 first on "
+                + "LD_LIBRARY_PATH (the GPU kit's <kit>/cudart: source .gpu/ctl/env.sh; a CUDA install's "
+                + "/usr/local/cuda/lib64), or set run.device=cpu to train on the CPU on purpose";
+    }
+
+    /** What this process runs on, for {@code slt info} and the run log. */
+    public record Libtorch(String version, String flavour, String cudaVersion, int gpus, String path) {}
+
+    /** The libtorch this process loaded: version, flavour (cpu, cu124), its CUDA version, the GPUs DJL counts. */
+    public static Libtorch libtorch() {
+        Engine engine = Engine.getInstance();
+        boolean cudaBuild = engine.hasCapability(StandardCapabilities.CUDA);
+        String flavour = flavour(cudaBuild);
+        return new Libtorch(engine.getVersion(), flavour, cudaVersionOf(flavour), engine.getGpuCount(),
+                LibUtils.getLibtorchPath());
+    }
+
+    /** The flavour DJL loaded: PYTORCH_FLAVOR when set, else read from the library's directory name. */
+    static String flavour(boolean cudaBuild) {
+        String env = System.getenv("PYTORCH_FLAVOR");
+        if (env != null && !env.isBlank()) {
+            return env.trim();
+        }
+        String fromPath = flavourIn(LibUtils.getLibtorchPath());
+        return fromPath != null ? fromPath : cudaBuild ? "cuda" : "cpu";
+    }
+
+    /** The flavour in a DJL cache directory name such as {@code 2.5.1-20241113-cu124-linux-x86_64}, or null. */
+    static String flavourIn(String path) {
+        Matcher m = Pattern.compile("-(cpu|cu\\d{3})(?:-precxx11)?-linux").matcher(path == null ? "" : path);
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** "12.4" for cu124; "none" for the CPU build; "unknown" otherwise. */
+    static String cudaVersionOf(String flavour) {
+        Matcher m = Pattern.compile("cu(\\d{2})(\\d)(?:-.*)?").matcher(flavour);
+        if (m.matches()) {
+            return Integer.parseInt(m.group(1)) + "." + m.group(2);
+        }
+        return flavour.startsWith("cpu") ? "none" : "unknown";
     }
 
     /**
@@ -62,16 +144,22 @@ public final class Devices {
     public static final String TF32_ENV = "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE";
 
     /**
-     * Whether this process asked libtorch for TF32 fp32 matmuls on the GPU ({@value #TF32_ENV}=1,
-     * read by libtorch once at start; DJL has no switch for it). No effect on the CPU.
+     * Whether libtorch runs this process's fp32 GPU matmuls on TF32 tensor cores: it reads
+     * {@value #TF32_ENV} once, and only the exact value {@code 1} turns them on (c10::utils::check_env
+     * ignores, with a warning, anything but 0 and 1). DJL has no switch for it. No effect on the CPU.
      */
     public static boolean tf32() {
         return tf32In(System.getenv(TF32_ENV));
     }
 
-    /** {@link #tf32()} for a value of the variable (null when unset), as libtorch reads it. */
+    /** The value of {@value #TF32_ENV} as this process sees it (null when unset). */
+    public static String tf32Value() {
+        return System.getenv(TF32_ENV);
+    }
+
+    /** {@link #tf32()} for a value of the variable (null when unset), exactly as libtorch reads it. */
     static boolean tf32In(String value) {
-        return value != null && java.util.Set.of("1", "on", "yes", "true", "y").contains(value.trim().toLowerCase(java.util.Locale.ROOT));
+        return "1".equals(value);
     }
 
     /** {@link #allocator()} for the lines of a /proc/PID/maps file. */

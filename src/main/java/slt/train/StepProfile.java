@@ -3,6 +3,7 @@ package slt.train;
 import ai.djl.ndarray.NDArray;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import slt.model.Host;
 
 /**
  * Where the time of optimizer steps goes, for {@code slt bench}: mask selection, batch creation,
@@ -22,7 +23,7 @@ public final class StepProfile {
     static void sync(NDArray a) {
         if (a != null && a.size() > 0) {
             try (NDArray flat = a.flatten(); NDArray first = flat.get(0)) {
-                first.getFloat();
+                Host.value(first);
             }
         }
     }

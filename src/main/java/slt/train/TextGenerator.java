@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import slt.data.Gpt2Tokenizer;
 import slt.model.Gpt2;
+import slt.model.Host;
 
 /**
  * Samples text from a model: each new token from softmax(logits / temperature) over the top-k
@@ -37,7 +38,7 @@ public final class TextGenerator {
                     window[j - start] = tokens[j];
                 }
                 NDArray out = model.logits(manager.create(window, new Shape(1, window.length)));
-                logits = out.get("0, -1").toFloatArray();
+                logits = Host.floats(out.get("0, -1"));
             }
             tokens[end] = pick(logits, temperature, topK, rng);
         }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -34,6 +35,7 @@ import slt.data.WindowSampler;
 import slt.model.Constants;
 import slt.model.Flops;
 import slt.model.Gpt2;
+import slt.model.Host;
 import slt.model.MaskSelector;
 import slt.model.MaskedBlock;
 import slt.model.ModelSpec;
@@ -231,8 +233,10 @@ public final class Trainer implements AutoCloseable {
                 : " (on CPU its heap grows for a few hundred steps; with libjemalloc2 installed ./slt uses jemalloc:"
                         + " flat memory, faster steps; docs/BENCHMARKS.md)");
         if (manager.getDevice().isGpu()) {
-            LOG.info("fp32 matmuls on TF32 tensor cores: {} ({}=1 turns them on)", Devices.tf32() ? "on" : "off",
-                    Devices.TF32_ENV);
+            Devices.Libtorch lib = Devices.libtorch();
+            LOG.info("libtorch {} {} (CUDA {}), {} GPU(s); fp32 matmuls on TF32 tensor cores: {} ({}={}; only 1 turns them on)",
+                    lib.version(), lib.flavour(), lib.cudaVersion(), lib.gpus(), Devices.tf32() ? "on" : "off",
+                    Devices.TF32_ENV, Devices.tf32Value() == null ? "unset" : Devices.tf32Value());
         }
     }
 
@@ -373,30 +377,40 @@ public final class Trainer implements AutoCloseable {
         if (profile != null) {
             profile.maskNs += System.nanoTime() - t0; // ends with exact counts read on the host: synchronised
         }
+        List<NDArray> losses = new ArrayList<>(accumulation); // stay on the device: one read for the step
         double lossSum = 0;
-        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-            for (int micro = 0; micro < accumulation; micro++) {
-                try (NDScope ignored = new NDScope()) {
-                    long t1 = System.nanoTime();
-                    NDList batch = trainSet.batch(manager, sampler.next(t.microBatch()));
-                    long t2 = System.nanoTime();
-                    // the logits (B x T x vocab floats) are freed here; log-softmax keeps its own output for backward
-                    NDArray loss = Scoped.call(() -> Losses.crossEntropy(model.logits(batch.get(0)), batch.get(1)));
-                    if (profile != null) {
-                        StepProfile.sync(loss);
-                    }
-                    long t3 = System.nanoTime();
-                    collector.backward(Constants.div(loss, accumulation));
-                    lossSum += loss.getFloat();
-                    if (profile != null) {
-                        StepProfile.sync(model.weights().get(0).trainable().getArray().getGradient());
-                        long t4 = System.nanoTime();
-                        profile.dataNs += t2 - t1;
-                        profile.forwardNs += t3 - t2;
-                        profile.backwardNs += t4 - t3;
+        try {
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                for (int micro = 0; micro < accumulation; micro++) {
+                    try (NDScope ignored = new NDScope()) {
+                        long t1 = System.nanoTime();
+                        NDList batch = trainSet.batch(manager, sampler.next(t.microBatch()));
+                        long t2 = System.nanoTime();
+                        // the logits (B x T x vocab floats) are freed here; log-softmax keeps its own output for backward
+                        NDArray loss = Scoped.call(() -> Losses.crossEntropy(model.logits(batch.get(0)), batch.get(1)));
+                        if (profile != null) {
+                            StepProfile.sync(loss);
+                        }
+                        long t3 = System.nanoTime();
+                        collector.backward(Constants.div(loss, accumulation));
+                        NDArray value = loss.stopGradient();
+                        NDScope.unregister(value);
+                        losses.add(value);
+                        if (profile != null) {
+                            StepProfile.sync(anyGradient(loss));
+                            long t4 = System.nanoTime();
+                            profile.dataNs += t2 - t1;
+                            profile.forwardNs += t3 - t2;
+                            profile.backwardNs += t4 - t3;
+                        }
                     }
                 }
             }
+            for (double l : Host.stacked(losses)) { // float32 losses added in double, in micro-batch order
+                lossSum += l;
+            }
+        } finally {
+            losses.forEach(NDArray::close);
         }
         double loss = step + 1 == TestHooks.nanAtStep() ? Double.NaN : lossSum / accumulation;
         if (!Double.isFinite(loss)) {
@@ -411,11 +425,22 @@ public final class Trainer implements AutoCloseable {
         }
         optimizer.step(lr);
         if (profile != null) {
-            StepProfile.sync(model.weights().get(0).trainable().getArray());
+            StepProfile.sync(anyTrained());
             profile.optimizerNs += System.nanoTime() - t5;
             profile.steps++;
         }
         return loss;
+    }
+
+    /** The first trained tensor (null if nothing trains): what profiled phases wait for. */
+    private NDArray anyTrained() {
+        return model.trainable().values().stream().findFirst().map(Parameter::getArray).orElse(null);
+    }
+
+    /** The gradient of the first trained tensor, or {@code fallback} when nothing trains. */
+    private NDArray anyGradient(NDArray fallback) {
+        NDArray w = anyTrained();
+        return w == null ? fallback : w.getGradient();
     }
 
     /** Validation loss of the current scores (masks recomputed from them first). */
@@ -538,10 +563,19 @@ public final class Trainer implements AutoCloseable {
         long total = 0;
         long nonzero = 0;
         MaskSelector.update(model.weights(), config.slt().density(), config.slt().scope());
-        for (MaskedBlock w : model.weights()) {
-            total += w.numel();
-            nonzero += w.role() == MaskedBlock.Role.MASKED
-                    ? w.mask().sum().toType(ai.djl.ndarray.types.DataType.INT64, false).getLong() : w.numel();
+        try (NDScope ignored = new NDScope()) {
+            List<NDArray> kept = new ArrayList<>();
+            for (MaskedBlock w : model.weights()) {
+                total += w.numel();
+                if (w.role() == MaskedBlock.Role.MASKED) {
+                    kept.add(w.mask().toType(DataType.BOOLEAN, false).sum()); // int64: exact at any size
+                } else {
+                    nonzero += w.numel();
+                }
+            }
+            for (double k : Host.stacked(kept)) {
+                nonzero += (long) k;
+            }
         }
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("run", config.runName());

@@ -57,4 +57,13 @@ class BenchTest {
         assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "bench", "--steps", "0"));
         assertTrue(err.toString().startsWith("error: --steps 0: time at least one step"), err.toString());
     }
+
+    @Test
+    void benchProfilesAModelWhoseEmbeddingsAreFrozen() throws Exception {
+        // the profiled step waited on the first weight's trainable tensor: null for a frozen (unmasked) embedding
+        var config = ConfigLoader.load(null, List.of("model.preset=tiny", "data.seq_len=16", "train.batch_size=2",
+                "train.micro_batch=1", "run.device=cpu", "slt.mask_embeddings=false"));
+        Bench.Result r = Bench.run(config, 1, 0, new PeakFlops.Peak(1e11, 0));
+        assertTrue(r.breakdown().get("backward") > 0 && r.breakdown().get("optimizer") > 0, r.breakdown().toString());
+    }
 }
