@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# The GPU measurements of docs/BENCHMARKS.md ("GPU"), cut to fit the lent H100: at most 10 minutes
-# per device call and 30 minutes in all, of which staging the kit (../shared/gpu/README.md) takes
-# 6-8. `./slt bench --sweep` with its default 10 + 3 steps would need ~13 min for medium alone
-# (one step of 512 x 1024 tokens is ~1.3 PFLOP), so each part here times 2 steps after 1.
+# The first GPU measurements, cut to fit a lent GPU machine: 15 minutes of device time in all
+# (machine start 1-2 min and the 9 staging calls of ../shared/gpu/README.md ~5-8 min included),
+# at most 10 minutes and 64 MiB per call. So: prepare here, stage, and run the most valuable parts
+# in the last staging call; a second call only if time is left.
 #
-#   bash docs/gpu-checklist.sh prepare        # here, before any device call: kit + a 5 MB app
-#   bash docs/gpu-checklist.sh PART           # on the device, after the staging calls
+#   bash docs/gpu-checklist.sh prepare          # here, before any device call: kit + a ~20 MB app
+#   bash docs/gpu-checklist.sh PART...          # on the device, after (or in) the last staging call
 #
-# PART, in order of importance (estimated minutes at ~25 TFLOP/s fp32, from FLOPs per step):
-#   small      GPT-2 small at 512 x 1024 (micro 8): tokens/s, MFU, breakdown, device memory   ~2
-#   mini       mini at 512 x 1024 (micro 16)                                                  ~1
-#   medium     medium at 512 x 1024 (micro 4)                                                 ~5
-#   micro      largest micro-batch at 1024 tokens for mini, small, medium                     ~3
-#   tf32       small again with TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 (the TF32 A/B)             ~1
-#   quickstart configs/quickstart.yaml on the GPU                                             ~2
-#   check      slt info --device gpu and nvidia-smi                                           <1
-# Several parts in one call: `bash docs/gpu-checklist.sh check small mini`. Logs go to $OUT
-# (the device tool brings them back). SMOKE=1 runs every part on the CPU at a tiny shape with
-# target/classes, to check the commands themselves here (no device time).
+# PART, most valuable first (each under its own timeout; estimates for an H100/H200):
+#   check    libtorch loads its CUDA build and counts the GPU; slt info; nvidia-smi            <1 min
+#   leak     mini, 6 steps of 16 x 512 tokens with a checkpoint every step: host RSS must stay
+#            flat (DJL leaked a host copy of every checkpoint on a GPU: +0.47 GB each for mini)  ~1 min
+#   small    GPT-2 small, 512 x 1024 tokens per step (micro 8): tokens/s, MFU, device memory,
+#            fp32 (1 timed step after 1, plus 1 profiled)                                       ~2 min
+#   tf32     the same with TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 (the TF32 A/B)                    ~1 min
+#   mini     mini at 512 x 1024 (micro 16)                                                      ~1 min
+#   micro    largest micro-batch at 1024 tokens for mini and small                              ~3 min
+#   quickstart  configs/quickstart.yaml on the GPU (its run directory in /tmp, not in $OUT)    ~1 min
+# First call: `check leak small tf32` (~5 min). Second call, if >= 5 min are left: `mini micro quickstart`.
+# Logs (a few KB each) go to $OUT/PART.log; nothing large is written to $OUT. SMOKE=1 runs every
+# part on the CPU at a tiny shape with target/classes, to check the commands here (no device time).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -49,13 +51,19 @@ if [[ "${1:-}" == prepare ]]; then
   kjava train --config configs/quickstart.yaml --set data.path=.gpu/app/data --set run.dir="$tmp/runs" \
     --set train.epochs=1 --set train.steps_per_epoch=1 > "$tmp/train.log" 2>&1 || { cat "$tmp/train.log" >&2; echo "gpu-checklist: the quickstart does not run on the kit's Java (above)" >&2; exit 1; }
   echo "gpu-checklist: the app ran a bench step and a 1-step quickstart on the kit's Java"
-  echo "gpu-checklist: .gpu/app is $size MB; stage with ../shared/gpu/README.md section 2, then carry [.gpu/ctl, .gpu/app] in every later call"
+  echo "gpu-checklist: .gpu/app is $size MB; stage with ../shared/gpu/README.md section 2 (call 9 carries"
+  echo "  [.gpu/ctl, .gpu/part-08, .gpu/app] and runs: bash .gpu/ctl/device-stage.sh && bash docs/gpu-checklist.sh check leak small tf32)"
   exit 0
 fi
-(( $# > 0 )) || { echo "usage: bash docs/gpu-checklist.sh prepare | PART... (small mini medium micro tf32 quickstart check)" >&2; exit 2; }
+parts="check leak small tf32 mini micro quickstart"
+(( $# > 0 )) || { echo "usage: bash docs/gpu-checklist.sh prepare | PART... ($parts)" >&2; exit 2; }
+for part in "$@"; do
+  [[ " $parts " == *" $part "* ]] || { echo "gpu-checklist: unknown part '$part'; use $parts" >&2; exit 2; }
+done
 
 out="${OUT:-/tmp/gpu-checklist}"
 mkdir -p "$out"
+work=$(mktemp -d) # run directories and checkpoints: never in $OUT (everything there travels back)
 if [[ "${SMOKE:-0}" == 1 ]]; then
   cp="target/classes:$(./mvnw -q dependency:build-classpath -Dmdep.outputFile=/dev/stdout -Dmdep.includeScope=runtime)"
   device=cpu
@@ -72,16 +80,44 @@ else
   cp='.gpu/app/*:.gpu/app/lib/*'
   device=gpu
 fi
+data=../shared/data/wikitext-103
+[[ -f $data/wiki.valid.raw ]] || data=.gpu/app/data
 
 slt() { java -cp "$cp" slt.cli.Main "$@"; }
 
-# bench PRESET BATCH MICRO [extra args]: 2 timed steps after 1 at sequence 1024 (tiny shapes in SMOKE mode)
+# bench PRESET BATCH MICRO [extra args]: 1 timed step after 1 (plus 1 profiled) at sequence 1024
 bench() {
   local preset=$1 batch=$2 micro=$3 seq=1024
   shift 3
   if [[ "${SMOKE:-0}" == 1 ]]; then preset=tiny batch=2 micro=1 seq=32; fi
   slt bench --set model.preset="$preset" --set train.batch_size="$batch" --set train.micro_batch="$micro" \
-    --set data.seq_len="$seq" --set model.context="$seq" --set run.device="$device" --steps 2 --warmup 1 --json "$@"
+    --set data.seq_len="$seq" --set model.context="$seq" --set run.device="$device" --steps 1 --warmup 1 --json "$@"
+}
+
+# leak: a short mini run, a checkpoint every step; VmRSS sampled every second beside its log lines,
+# then the RSS after the second step against the RSS after the last
+leak() {
+  local preset=mini batch=16 micro=8 seq=512
+  if [[ "${SMOKE:-0}" == 1 ]]; then preset=tiny batch=2 micro=1 seq=32; fi
+  local log=$work/leak-train.log
+  java -cp "$cp" slt.cli.Main train --config configs/quickstart.yaml --set model.preset=$preset --set run.device="$device" \
+    --set run.dir="$work/runs" --set run.name=leak --set data.path="$data" --set data.seq_len=$seq \
+    --set train.epochs=1 --set train.steps_per_epoch=6 --set train.batch_size=$batch --set train.micro_batch=$micro \
+    --set train.checkpoint_every=1 --set train.keep_checkpoints=1 --set train.eval_every=6 --set train.eval_windows=8 \
+    --set train.log_every=1 > "$log" 2>&1 &
+  local pid=$! rss=0 rss2="" n=0 # the JVM's own pid
+  while kill -0 $pid 2> /dev/null; do
+    rss=$(awk '/VmRSS/ {print int($2 / 1024)}' /proc/$pid/status 2> /dev/null || echo "$rss")
+    n=$(grep -c 'step [0-9]*/' "$log" || true)
+    if [[ -z "$rss2" ]] && (( n >= 2 )); then rss2=$rss; fi
+    echo "$(date -u +%H:%M:%S) rss ${rss} MB after ${n} logged steps"
+    sleep 1
+  done
+  local rc=0
+  wait $pid || rc=$?
+  cat "$log"
+  (( rc == 0 )) || { echo "leak: the training failed (exit $rc)"; return $rc; }
+  echo "leak: host RSS ${rss2:-?} MB after step 2, ${rss} MB at the end (6 checkpoints of $preset; flat = no leak)"
 }
 
 micro() {
@@ -91,28 +127,41 @@ micro() {
     return
   fi
   local preset
-  for preset in mini small medium; do
+  for preset in mini small; do
     slt bench --max-micro-batch --set model.preset="$preset" --set train.batch_size=512 --set data.seq_len=1024 \
       --set model.context=1024 --set run.device=gpu --json
   done
 }
 
+# limit PART: seconds a part may take before it is stopped (the next part still runs)
+limit() {
+  case "$1" in
+    check) echo 90 ;; leak) echo 180 ;; small) echo 240 ;; tf32) echo 150 ;; mini) echo 120 ;; micro) echo 240 ;;
+    quickstart) echo 180 ;;
+  esac
+}
+
 for part in "$@"; do
   start=$(date +%s)
-  echo "== $part ($(date -u +%H:%M:%S) UTC)"
+  echo "== $part ($(date -u +%H:%M:%S) UTC, at most $(limit "$part") s)"
+  export -f slt bench leak micro
+  export cp device work data SMOKE
+  rc=0
   case "$part" in
-    check) slt info --device "$device"; if command -v nvidia-smi > /dev/null; then nvidia-smi; fi ;;
-    small) bench small 512 8 ;;
-    mini) bench mini 512 16 ;;
-    medium) bench medium 512 4 ;;
-    micro) micro ;;
-    tf32) TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 bench small 512 8 ;;
+    check) timeout -k 10 "$(limit check)" bash -c 'slt info --device "$device"; if command -v nvidia-smi > /dev/null; then nvidia-smi -L; fi' ;;
+    leak) timeout -k 10 "$(limit leak)" bash -c leak ;;
+    small) timeout -k 10 "$(limit small)" bash -c 'bench small 512 8' ;;
+    tf32) TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 timeout -k 10 "$(limit tf32)" bash -c 'bench small 512 8' ;;
+    mini) timeout -k 10 "$(limit mini)" bash -c 'bench mini 512 16' ;;
+    micro) timeout -k 10 "$(limit micro)" bash -c micro ;;
     quickstart)
-      extra=()
-      if [[ "${SMOKE:-0}" == 1 ]]; then extra=(--set train.epochs=1 --set train.steps_per_epoch=2); fi
-      if [[ ! -f ../shared/data/wikitext-103/wiki.valid.raw ]]; then extra+=(--set data.path=.gpu/app/data); fi
-      slt train --config configs/quickstart.yaml --set run.device="$device" --set run.dir="$out/runs" "${extra[@]}" ;;
-    *) echo "gpu-checklist: unknown part '$part'; use small mini medium micro tf32 quickstart check" >&2; exit 2 ;;
-  esac 2>&1 | tee "$out/$part.log"
-  echo "== $part took $(( $(date +%s) - start )) s" | tee -a "$out/$part.log"
+      extra="--set data.path=$data"
+      if [[ "${SMOKE:-0}" == 1 ]]; then extra+=" --set train.epochs=1 --set train.steps_per_epoch=2"; fi
+      export extra
+      timeout -k 10 "$(limit quickstart)" bash -c 'slt train --config configs/quickstart.yaml --set run.device="$device" --set run.dir="$work/runs" $extra' ;;
+  esac > "$out/$part.log" 2>&1 || rc=$?
+  cat "$out/$part.log"
+  (( rc != 124 )) || echo "== $part stopped at its limit of $(limit "$part") s" | tee -a "$out/$part.log"
+  echo "== $part took $(( $(date +%s) - start )) s (exit $rc)" | tee -a "$out/$part.log"
 done
+rm -rf "$work"
