@@ -64,8 +64,8 @@ public final class Checkpoints {
         return root;
     }
 
-    /** A verified checkpoint on disk. */
-    public record Checkpoint(Path dir, long step, JsonNode state) {
+    /** A verified checkpoint on disk: its files match its manifest, and its state is whole. */
+    public record Checkpoint(Path dir, long step, RunState state) {
         public Path model() {
             return dir.resolve(MODEL);
         }
@@ -80,8 +80,9 @@ public final class Checkpoints {
      * when {@code isBest}) at it; then keeps only the newest {@code keep} checkpoints plus the best.
      * {@code files} are small extra files stored with it (the config, the metrics so far).
      */
-    public Path save(long step, Map<String, NDArray> model, Map<String, NDArray> optimizer, ObjectNode state,
+    public Path save(Map<String, NDArray> model, Map<String, NDArray> optimizer, RunState state,
             Map<String, byte[]> files, boolean isBest, int keep) throws IOException {
+        long step = state.step();
         Files.createDirectories(root);
         removeStaleTemporaries();
         String name = dirName(step);
@@ -90,7 +91,7 @@ public final class Checkpoints {
         try {
             SafeTensors.write(tmp.resolve(MODEL), model, metadata(step));
             SafeTensors.write(tmp.resolve(OPTIMIZER), optimizer, metadata(step));
-            writeDurably(tmp.resolve(STATE), JSON.writeValueAsBytes(state.put("step", step)));
+            writeDurably(tmp.resolve(STATE), JSON.writeValueAsBytes(state.toJson()));
             List<String> names = new ArrayList<>(List.of(MODEL, OPTIMIZER, STATE));
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
                 writeDurably(tmp.resolve(f.getKey()), f.getValue());
@@ -130,13 +131,22 @@ public final class Checkpoints {
      */
     public Optional<Checkpoint> latest() throws IOException {
         List<Path> dirs = stepDirs();
+        String pointer = pointerText("latest");
         for (int i = dirs.size() - 1; i >= 0; i--) {
             Path dir = dirs.get(i);
             Optional<String> problem = verify(dir);
             if (problem.isEmpty()) {
+                String name = dir.getFileName().toString();
+                if (pointer != null && !pointer.equals(name)) {
+                    LOG.warn("{} names '{}', but the newest intact checkpoint is {} (a save stopped before it moved the "
+                            + "pointer, or a damaged or removed checkpoint): using {}", root.resolve("latest"), pointer, name, name);
+                }
                 return Optional.of(open(dir));
             }
             LOG.warn("checkpoint {} is unusable ({}); falling back to the one before it", dir, problem.get());
+        }
+        if (pointer != null) {
+            LOG.warn("{} names '{}', but {} holds no intact checkpoint", root.resolve("latest"), pointer, root);
         }
         return Optional.empty();
     }
@@ -186,9 +196,14 @@ public final class Checkpoints {
 
     /** The checkpoint {@code best} points to, verified, if any. */
     public Optional<Checkpoint> best() throws IOException {
+        String text = pointerText("best");
+        if (text == null) {
+            return Optional.empty();
+        }
         String pointer = readPointer("best");
         if (pointer == null) {
-            return Optional.empty();
+            throw new IOException(root.resolve("best") + " holds '" + text + "', not the name of a checkpoint directory "
+                    + "(step-NNNNNNNN)");
         }
         Path dir = root.resolve(pointer);
         Optional<String> problem = verify(dir);
@@ -216,6 +231,9 @@ public final class Checkpoints {
         for (var it = files.fields(); it.hasNext(); ) {
             var e = it.next();
             Path f = dir.resolve(e.getKey());
+            if (!f.normalize().getParent().equals(dir.normalize())) {
+                return Optional.of("corrupt " + manifest + " (names a file outside its directory: " + e.getKey() + ")");
+            }
             if (!Files.isRegularFile(f)) {
                 return Optional.of("missing " + f);
             }
@@ -227,12 +245,43 @@ public final class Checkpoints {
                 return Optional.of("corrupt " + f + " (sha256 differs from the manifest)");
             }
         }
+        for (String required : List.of(MODEL, OPTIMIZER, STATE)) {
+            if (!files.has(required)) {
+                return Optional.of("corrupt " + manifest + " (it does not list " + required + ")");
+            }
+        }
+        try {
+            state(dir);
+        } catch (IOException e) {
+            return Optional.of("corrupt " + dir.resolve(STATE) + " (" + e.getMessage() + ")");
+        }
         return Optional.empty();
     }
 
+    /** The run state in {@code dir}, checked against the step its name gives. */
+    private static RunState state(Path dir) throws IOException {
+        Long step = stepOf(dir);
+        if (step == null) {
+            throw new IOException(dir + " is not named step-NNNNNNNN");
+        }
+        JsonNode json;
+        try {
+            json = JSON.readTree(dir.resolve(STATE).toFile());
+        } catch (IOException e) {
+            throw new IOException("not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        return RunState.fromJson(json, step);
+    }
+
+    /** The step a directory's name gives (step-NNNNNNNN), or null. */
+    private static Long stepOf(Path dir) {
+        String n = dir.getFileName().toString();
+        return n.matches("step-\\d{8}") ? Long.parseLong(n.substring(5)) : null;
+    }
+
     private Checkpoint open(Path dir) throws IOException {
-        JsonNode state = JSON.readTree(dir.resolve(STATE).toFile());
-        return new Checkpoint(dir, state.path("step").asLong(), state);
+        RunState state = state(dir);
+        return new Checkpoint(dir, state.step(), state);
     }
 
     /** Step directories, oldest first. */
@@ -268,12 +317,18 @@ public final class Checkpoints {
     }
 
     private String readPointer(String name) throws IOException {
+        String s = pointerText(name);
+        return s != null && s.matches("step-\\d{8}") ? s : null;
+    }
+
+    /** What a pointer file holds (trimmed, at most 200 characters), or null when there is none. */
+    private String pointerText(String name) throws IOException {
         Path p = root.resolve(name);
         if (!Files.isRegularFile(p)) {
             return null;
         }
-        String s = Files.readString(p, StandardCharsets.UTF_8).trim();
-        return s.matches("step-\\d{8}") ? s : null;
+        String s = new String(Files.readAllBytes(p), StandardCharsets.UTF_8).trim();
+        return s.length() > 60 ? s.substring(0, 60) + "..." : s;
     }
 
     private void writePointer(String name, String target) throws IOException {

@@ -147,6 +147,23 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
         return model.context() != null ? model.context() : model.preset().context();
     }
 
+    /**
+     * Whether {@code name} is a single directory name this tool accepts for runs and sweeps: letters,
+     * digits and {@code . _ = + -}, not {@code .} or {@code ..} (so it cannot leave its parent).
+     */
+    public static boolean isDirectoryName(String name) {
+        return name != null && name.matches("[A-Za-z0-9._=+-]+") && !name.equals(".") && !name.equals("..");
+    }
+
+    /**
+     * Entries of the smallest weight tensor edge-popup masks: a d x d attention projection, or the
+     * position table (context x d) when the embeddings are masked.
+     */
+    public long smallestMaskedTensor() {
+        long d = dModel();
+        return slt.maskEmbeddings() ? Math.min(d * d, (long) context() * d) : d * d;
+    }
+
     /** The run directory name: {@code run.name}, or one derived from what distinguishes runs. */
     public String runName() {
         if (run.name() != null) {
@@ -178,8 +195,9 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
      */
     public Config validate() {
         check(run.dir() != null && !run.dir().isBlank(), "run.dir must be a directory path");
-        check(run.name() == null || run.name().matches("[A-Za-z0-9._=+-]+"),
-                "run.name '" + run.name() + "' may only contain letters, digits and . _ = + -");
+        check(run.name() == null || isDirectoryName(run.name()),
+                "run.name '" + run.name() + "' is not one directory name: use letters, digits and . _ = + - "
+                        + "(not '.' or '..', no '/'), e.g. run.name=my-run; the run goes to run.dir/run.name");
         check(run.threads() >= 0, "run.threads must be >= 0 (0 = libtorch's default)");
 
         double heads = model.preset().heads() * model.width();
@@ -195,6 +213,14 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
 
         check(slt.density() > 0 && slt.density() <= 1,
                 "slt.density " + slt.density() + " is outside (0, 1]: it is the kept fraction, e.g. 0.3");
+        if (slt.mode() == Mode.EDGEPOPUP) {
+            long smallest = smallestMaskedTensor();
+            double least = 0.5 / smallest; // round(density * n) >= 1
+            check(Math.round(slt.density() * smallest) >= 1, "slt.density " + slt.density() + " keeps no weight of the "
+                    + "smallest masked tensor (" + smallest + " entries; top-k is exact per tensor): use at least "
+                    + String.format("%.3g", least) + ", and better >= " + String.format("%.3g", 1.0 / dModel())
+                    + " (one kept weight per row of " + dModel() + " on average)");
+        }
         String qk = slt.qkScale() == null ? "" : slt.qkScale().trim();
         boolean qkOk = qk.equalsIgnoreCase("auto");
         if (!qkOk) {

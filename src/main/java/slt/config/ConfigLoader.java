@@ -149,9 +149,10 @@ public final class ConfigLoader {
             throw new UserError("config file " + file + " not found: pass an existing file, e.g. --config configs/quickstart.yaml");
         }
         try {
-            JsonNode tree = YAML.readTree(file.toFile());
-            if (tree == null || tree.isMissingNode() || tree.isNull()) {
-                return new LinkedHashMap<String, Object>(); // an empty file means: the defaults
+            JsonNode tree = readOneDocument(YAML, file, "config file");
+            if (tree == null || tree.isMissingNode() || tree.isNull() || tree.isObject() && tree.isEmpty()) {
+                throw new UserError("config file " + file + " is empty: it would silently mean the defaults (the paper's "
+                        + "GPT-2 small, 50 epochs); write the keys you mean, e.g. start from configs/quickstart.yaml");
             }
             return YAML.convertValue(tree, Object.class);
         } catch (NoSuchFileException e) {
@@ -169,6 +170,27 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new UserError("cannot read config file " + file + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The one YAML document of {@code file} (null when it holds none). A second document (after a
+     * {@code ---} line) is refused: every reader here would otherwise silently ignore it.
+     */
+    public static JsonNode readOneDocument(ObjectMapper yaml, Path file, String what) throws IOException {
+        List<JsonNode> docs = new java.util.ArrayList<>();
+        try (com.fasterxml.jackson.core.JsonParser p = yaml.getFactory().createParser(file.toFile())) {
+            while (p.nextToken() != null) { // one root value per document (a top-level list stays one value)
+                JsonNode d = yaml.readTree(p);
+                if (d != null && !d.isMissingNode() && !d.isNull() && !(d.isTextual() && d.asText().isEmpty())) {
+                    docs.add(d);
+                }
+            }
+        }
+        if (docs.size() > 1) {
+            throw new UserError(what + " " + file + " holds " + docs.size() + " YAML documents (separated by ---): "
+                    + "only one is read; merge them into one, or split them into separate files");
+        }
+        return docs.isEmpty() ? null : docs.get(0);
     }
 
     /**
@@ -240,11 +262,24 @@ public final class ConfigLoader {
         try {
             return YAML.convertValue(tree, Config.class);
         } catch (IllegalArgumentException e) {
-            throw describe(e);
+            throw describe(e, tree);
         }
     }
 
-    private static UserError describe(IllegalArgumentException e) {
+    /** The value at a dotted key of a config tree, or null. */
+    @SuppressWarnings("unchecked")
+    private static Object valueAt(Map<String, Object> tree, String key) {
+        Object node = tree;
+        for (String part : key.split("\\.")) {
+            if (!(node instanceof Map)) {
+                return null;
+            }
+            node = ((Map<String, Object>) node).get(part);
+        }
+        return node;
+    }
+
+    private static UserError describe(IllegalArgumentException e, Map<String, Object> tree) {
         Throwable cause = e.getCause() instanceof JsonMappingException ? e.getCause() : e;
         if (!(cause instanceof JsonMappingException jme)) {
             return new UserError("bad config: " + e.getMessage());
@@ -270,6 +305,11 @@ public final class ConfigLoader {
                     ? "whole number (at most 2147483647)" : "number") + ": give a smaller value");
         }
         if (jme instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException mie && mie.getTargetType() != null) {
+            Object given = valueAt(tree, key);
+            if (given != null && !(given instanceof Map) && !(given instanceof List)) { // e.g. train.epochs=true
+                return new UserError("bad config: key '" + key + "' is '" + given + "', expected a "
+                        + simpleType(mie.getTargetType()));
+            }
             return new UserError("bad config: key '" + key + "' takes a single " + simpleType(mie.getTargetType())
                     + ", not a list or section");
         }

@@ -64,7 +64,7 @@ public final class Sweep {
         }
         JsonNode root;
         try {
-            root = YAML.readTree(file.toFile());
+            root = ConfigLoader.readOneDocument(YAML, file, "sweep file");
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
             String twice = ConfigLoader.duplicateKey(e);
@@ -132,6 +132,10 @@ public final class Sweep {
             grid.add(new Axis(keys, values));
         }
         String name = file.getFileName().toString().replaceFirst("\\.ya?ml$", "");
+        if (!Config.isDirectoryName(name)) {
+            throw new UserError("sweep file " + file + " gives the sweep the directory name '" + name + "' (its file name "
+                    + "without .yaml): rename the file to letters, digits and . _ = + -, e.g. qk-scale.yaml");
+        }
         return new Sweep(name, file, base, set, grid);
     }
 

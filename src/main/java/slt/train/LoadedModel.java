@@ -1,7 +1,6 @@
 package slt.train;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -53,9 +52,7 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
             model.loadTrainable(saved);
             saved.values().forEach(ai.djl.ndarray.NDArray::close);
             MaskSelector.update(model.weights(), config.slt().density(), config.slt().scope());
-            JsonNode s = c.state();
-            double val = s.path("last_val_step").asLong(-1) == c.step() ? s.path("last_val_loss").asDouble(Double.NaN)
-                    : Double.NaN;
+            double val = c.state().lastValStep() == c.step() ? c.state().lastValLoss() : Double.NaN;
             return new LoadedModel(config, manager, model, c.step(), val, c.dir().toString());
         } catch (IOException | RuntimeException e) {
             manager.close();

@@ -10,9 +10,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +22,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import slt.UserError;
 import slt.checkpoint.Checkpoints;
+import slt.checkpoint.RunState;
 import slt.checkpoint.SafeTensors;
 import slt.config.Config;
 import slt.config.ConfigLoader;
@@ -299,8 +297,8 @@ public final class Trainer implements AutoCloseable {
                 double loss = trainStep(lr, accumulation);
                 if (!Double.isFinite(loss)) {
                     throw new UserError("training diverged: the loss is " + loss + " at step " + (step + 1)
-                            + "; nothing of that step was applied and the last checkpoint"
-                            + (savedStep >= 0 ? " (step " + savedStep + ")" : "") + " is intact; "
+                            + "; nothing of that step was applied" + (savedStep >= 0 ? " and the last checkpoint (step "
+                            + savedStep + ") is intact" : " (no checkpoint was written yet)") + "; "
                             + "start again with a lower train.lr or with train.grad_clip set");
                 }
                 step++;
@@ -474,28 +472,22 @@ public final class Trainer implements AutoCloseable {
             moments.put(e.getKey() + ".exp_avg", mv[0]);
             moments.put(e.getKey() + ".exp_avg_sq", mv[1]);
         }
-        ObjectNode state = JsonNodeFactory.instance.objectNode();
-        state.put("sampler_position", sampler.position());
-        state.put("optimizer_steps", optimizer.steps());
-        state.put("best_val_loss", bestValLoss);
-        state.put("best_step", bestStep);
-        state.put("last_val_loss", lastValLoss);
-        state.put("last_val_step", lastValStep);
-        state.put("training_seconds", trainingSeconds);
-        state.put("loss_since_log", lossSinceLog);
-        state.put("steps_since_log", stepsSinceLog);
-        state.put("rng", "none: weights, scores and data order derive from train.seed; no device RNG is used");
+        RunState state = new RunState(step, sampler.position(), optimizer.steps(), bestValLoss, bestStep, lastValLoss,
+                lastValStep, trainingSeconds, lossSinceLog, stepsSinceLog);
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put(RunDirectory.CONFIG, Files.readAllBytes(run.path().resolve(RunDirectory.CONFIG)));
         files.put(RunDirectory.METRICS, Files.readAllBytes(run.path().resolve(RunDirectory.METRICS)));
         try {
-            checkpoints.save(step, tensors, moments, state, files, isBest, config.train().keepCheckpoints());
+            checkpoints.save(tensors, moments, state, files, isBest, config.train().keepCheckpoints());
             savedStep = step;
         } catch (IOException e) {
-            throw new UserError("cannot write the checkpoint of step " + step + " in " + checkpoints.root()
-                    + " (" + e.getMessage() + "); the previous checkpoint"
-                    + (savedStep >= 0 ? " (step " + savedStep + ")" : "")
-                    + " is intact: free disk space or fix permissions, then ./slt resume " + run.path());
+            String what = "cannot write the checkpoint of step " + step + " in " + checkpoints.root() + " (" + e.getMessage() + "); ";
+            throw new UserError(savedStep >= 0
+                    ? what + "the previous checkpoint (step " + savedStep + ") is intact: free disk space or fix permissions, "
+                            + "then ./slt resume " + run.path()
+                    : what + "this run has no checkpoint yet, so there is nothing to resume: free disk space or fix "
+                            + "permissions, then start it again with ./slt train --config "
+                            + run.path().resolve(RunDirectory.CONFIG) + " --force");
         }
     }
 
@@ -517,18 +509,18 @@ public final class Trainer implements AutoCloseable {
             throw new IOException(ckpt.optimizer() + " holds " + moments.keySet() + ", expected " + expected);
         }
         moments.values().forEach(NDArray::close);
-        JsonNode s = ckpt.state();
-        step = ckpt.step();
+        RunState s = ckpt.state();
+        step = s.step();
         savedStep = step;
-        optimizer.setSteps(s.path("optimizer_steps").asLong());
-        sampler.seek(s.path("sampler_position").asLong());
-        bestValLoss = s.path("best_val_loss").asDouble(Double.POSITIVE_INFINITY);
-        bestStep = s.path("best_step").asLong(-1);
-        lastValLoss = s.path("last_val_loss").asDouble(Double.NaN);
-        lastValStep = s.path("last_val_step").asLong(-1);
-        trainingSeconds = s.path("training_seconds").asDouble();
-        lossSinceLog = s.path("loss_since_log").asDouble();
-        stepsSinceLog = s.path("steps_since_log").asInt();
+        optimizer.setSteps(s.optimizerSteps());
+        sampler.seek(s.samplerPosition());
+        bestValLoss = s.bestValLoss();
+        bestStep = s.bestStep();
+        lastValLoss = s.lastValLoss();
+        lastValStep = s.lastValStep();
+        trainingSeconds = s.trainingSeconds();
+        lossSinceLog = s.lossSinceLog();
+        stepsSinceLog = s.stepsSinceLog();
         byte[] metrics = Files.readAllBytes(ckpt.dir().resolve(RunDirectory.METRICS));
         Checkpoints.replaceDurably(run.path().resolve(RunDirectory.METRICS), metrics);
         checkpoints.removeStaleTemporaries();

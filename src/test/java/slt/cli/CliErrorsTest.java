@@ -184,8 +184,8 @@ class CliErrorsTest {
         Path runDir = Files.createDirectories(tmp.resolve("runs/r"));
         Files.writeString(runDir.resolve("config.yaml"), "model:\n  preset: tiny\ndata:\n  seq_len: 16\n  path: " + data + "\n");
         // a run directory needs a checkpoint before its data is read: give it an empty, valid one
-        new slt.checkpoint.Checkpoints(runDir).save(1, java.util.Map.of(), java.util.Map.of(),
-                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode(), java.util.Map.of(), false, 2);
+        var state = new slt.checkpoint.RunState(1, 0, 0, Double.POSITIVE_INFINITY, -1, Double.NaN, -1, 0, 0, 0);
+        new slt.checkpoint.Checkpoints(runDir).save(java.util.Map.of(), java.util.Map.of(), state, java.util.Map.of(), false, 2);
         assertUserError(run("eval", "--run-dir", runDir.toString(), "--split", "test"),
                 data.resolve("wiki.test.raw").toString(), "./slt data download");
     }
@@ -357,6 +357,21 @@ class CliErrorsTest {
         assertTrue(lines.get(0).startsWith("error:"), lines.get(0));
         assertTrue(lines.get(0).contains(missing.toString()), lines.get(0));
         assertEquals("", r.out().strip(), "nothing on stdout");
+    }
+
+    @Test
+    void warningsGoToStderrNotStdout() throws Exception {
+        Path data = Files.createDirectories(tmp.resolve("wikitext-103"));
+        Files.writeString(data.resolve("wiki.valid.raw"), " = A = \n\n" + "word ".repeat(500) + "\n");
+        Path runDir = Files.createDirectories(tmp.resolve("runs/w"));
+        Files.writeString(runDir.resolve("config.yaml"), "model:\n  preset: tiny\ndata:\n  seq_len: 16\n  path: " + data + "\n");
+        var state = new slt.checkpoint.RunState(1, 0, 0, Double.POSITIVE_INFINITY, -1, Double.NaN, -1, 0, 0, 0);
+        new slt.checkpoint.Checkpoints(runDir).save(java.util.Map.of(), java.util.Map.of(), state, java.util.Map.of(), false, 2);
+        Files.writeString(runDir.resolve("checkpoints/latest"), "step-00000099\n"); // warned about, then ignored
+        ProcessResult r = process("eval", "--run-dir", runDir.toString()); // loads the (empty) model: fails after the warning
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("WARN") && r.err().contains("step-00000099"), "the warning on stderr:\n" + r.err());
+        assertFalse(r.out().contains("WARN"), "no warning on stdout:\n" + r.out());
     }
 
     @Test

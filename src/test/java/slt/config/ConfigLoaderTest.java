@@ -80,8 +80,29 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void emptyFileMeansDefaults() throws IOException {
-        assertEquals(ConfigLoader.defaults(), ConfigLoader.load(yaml("empty.yaml", "# nothing\n"), List.of()));
+    void anEmptyFileIsRefusedNotTakenForTheDefaults() throws IOException {
+        // it used to mean "GPT-2 small, 50 epochs" without a word
+        for (String text : new String[] {"", "# nothing\n", "{}\n", "---\n"}) {
+            assertContains(refused(yaml("empty.yaml", text)), "empty.yaml", "is empty", "configs/quickstart.yaml");
+        }
+    }
+
+    @Test
+    void aSecondYamlDocumentIsRefused() throws IOException {
+        // everything after the first --- was silently ignored
+        Path f = yaml("two.yaml", "model:\n  preset: tiny\n---\ntrain:\n  epochs: 1\n");
+        assertContains(refused(yaml("lists.yaml", "- a\n---\n- b\n")), "2 YAML documents");
+        assertContains(refused(f), "two.yaml", "2 YAML documents", "merge");
+        assertEquals("tiny", ConfigLoader.load(yaml("one.yaml", "---\nmodel:\n  preset: tiny\ndata:\n  seq_len: 64\n"),
+                List.of()).model()
+                .preset().key(), "a single document may start with ---");
+    }
+
+    @Test
+    void aScalarOfTheWrongTypeSaysWhatWasGivenAndWhatIsExpected() {
+        // used to say "takes a single whole number, not a list or section"
+        assertContains(refused(null, "train.epochs=true"), "train.epochs", "'true'", "expected a whole number");
+        assertContains(refused(null, "train.lr=yes"), "train.lr", "'true'", "expected a number");
     }
 
     // ---- layering ------------------------------------------------------------------------

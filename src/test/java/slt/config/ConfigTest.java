@@ -168,7 +168,26 @@ class ConfigTest {
         assertContains(refused("data.seq_len=1"), "data.seq_len");
         assertContains(refused("run.threads=-1"), "run.threads");
         assertContains(refused("run.name=a/b"), "run.name", "a/b");
+        // a run name is one directory name: '..' wrote the run into run.dir's parent, '.' into run.dir itself
+        for (String bad : new String[] {"..", ".", "../x", "a/../..", "''"}) {
+            assertContains(refused("run.name=" + bad), "run.name", "not one directory name");
+        }
+        assertEquals("..a", load("run.name=..a").runName(), "dots inside a name are fine");
         assertContains(refused("run.dir="), "run.dir");
+    }
+
+    @Test
+    void aDensityThatKeepsNoWeightOfSomeTensorIsRefusedWithTheSmallestUsefulValue() {
+        // 1e-7 kept one weight in the whole network (loss stuck at ln 50257) without a word
+        String msg = refused("slt.density=0.0000001", "model.preset=tiny", "data.seq_len=64");
+        assertContains(msg, "slt.density", "16384 entries", "at least 3.05e-05", "0.00781");
+        // tiny: the smallest masked tensor is a 128 x 128 projection; round(d * n) >= 1 from d = 0.5 / 16384
+        assertEquals(0.5 / 16384, load("model.preset=tiny", "data.seq_len=64", "slt.density=" + 0.5 / 16384).slt().density());
+        refused("model.preset=tiny", "data.seq_len=64", "slt.density=" + 0.49 / 16384);
+        assertEquals(1e-7, load("slt.mode=dense", "slt.density=0.0000001").slt().density(), "dense mode masks nothing");
+        assertEquals(128L * 128, load("model.preset=tiny", "data.seq_len=64", "slt.mask_embeddings=false").smallestMaskedTensor());
+        assertEquals(16L * 128, load("model.preset=tiny", "model.context=16", "data.seq_len=16").smallestMaskedTensor(),
+                "a short position table is the smallest");
     }
 
     // ---- run names -----------------------------------------------------------------------

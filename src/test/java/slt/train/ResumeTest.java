@@ -191,6 +191,80 @@ class ResumeTest {
         assertScoresEqual(baselineScores, resumed, "resumed after the NaN stop");
     }
 
+    /** Replaces a checkpoint file and updates its MANIFEST entry, so that only the content is wrong. */
+    private static void rewriteWithMatchingManifest(Path ckDir, String file, String text) throws IOException {
+        Files.writeString(ckDir.resolve(file), text);
+        com.fasterxml.jackson.databind.node.ObjectNode m =
+                (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(ckDir.resolve(Checkpoints.MANIFEST).toFile());
+        com.fasterxml.jackson.databind.node.ObjectNode entry = (com.fasterxml.jackson.databind.node.ObjectNode) m.get("files").get(file);
+        entry.put("bytes", Files.size(ckDir.resolve(file)));
+        entry.put("sha256", slt.Sha256.of(ckDir.resolve(file)));
+        Files.write(ckDir.resolve(Checkpoints.MANIFEST), JSON.writeValueAsBytes(m));
+    }
+
+    @Test
+    void aStateFileThatIsEmptyOrInconsistentIsADamagedCheckpoint() throws IOException {
+        // an empty state.json whose MANIFEST entry matched restarted at step 0 with trained scores, silently
+        Path dir = tmp.resolve("runs/state");
+        try (Trainer t = Trainer.create(config("state", "train.checkpoint_every=2", "train.keep_checkpoints=10"), false)) {
+            t.stopAfter(10);
+            t.run();
+        }
+        Path ck = dir.resolve("checkpoints");
+        String good = Files.readString(ck.resolve("step-00000008/state.json"));
+        rewriteWithMatchingManifest(ck.resolve("step-00000010"), "state.json", "{}");
+        rewriteWithMatchingManifest(ck.resolve("step-00000008"), "state.json", good.replace("\"step\" : 8", "\"step\" : 4"));
+        rewriteWithMatchingManifest(ck.resolve("step-00000006"), "state.json",
+                Files.readString(ck.resolve("step-00000006/state.json")).replaceFirst("\"sampler_position\" : \\d+",
+                        "\"sampler_position\" : \"many\""));
+        assertTrue(Checkpoints.verify(ck.resolve("step-00000010")).orElseThrow().contains("missing 'step'"));
+        assertTrue(Checkpoints.verify(ck.resolve("step-00000008")).orElseThrow().contains("that of step 8"));
+        assertTrue(Checkpoints.verify(ck.resolve("step-00000006")).orElseThrow().contains("sampler_position"));
+        List<float[]> resumed;
+        try (slt.LogCapture log = new slt.LogCapture(); Trainer t = Trainer.resume(dir, List.of())) {
+            assertEquals(4, t.step(), "fell back past the three damaged states");
+            assertTrue(log.has("step-00000010", "state.json", "falling back"), log.warnings().toString());
+            t.run();
+            resumed = TestRuns.trained(t.model());
+        }
+        assertScoresEqual(baselineScores, resumed, "after falling back to step 4");
+        assertEquals(TestRuns.withoutTiming(baselineMetrics), TestRuns.withoutTiming(TestRuns.metrics(dir)),
+                "no step written twice into metrics.jsonl");
+    }
+
+    @Test
+    void aLatestPointerThatNamesNothingUsableIsReported() throws IOException {
+        Path dir = tmp.resolve("runs/pointer");
+        try (Trainer t = Trainer.create(config("pointer", "train.checkpoint_every=2"), false)) {
+            t.stopAfter(4);
+            t.run();
+        }
+        Path ck = dir.resolve("checkpoints");
+        for (String bad : List.of("../../etc", "step-00000099")) {
+            Files.writeString(ck.resolve("latest"), bad + "\n");
+            try (slt.LogCapture log = new slt.LogCapture()) {
+                assertEquals(4, new Checkpoints(dir).latest().orElseThrow().step());
+                assertTrue(log.has("latest", bad, "step-00000004"), bad + ": " + log.warnings());
+            }
+        }
+        Files.writeString(ck.resolve("best"), "../../etc\n");
+        IOException e = assertThrows(IOException.class, () -> new Checkpoints(dir).best());
+        assertTrue(e.getMessage().contains("../../etc") && e.getMessage().contains("step-NNNNNNNN"), e.getMessage());
+    }
+
+    @Test
+    void aFullDiskAtTheFirstCheckpointSaysThereIsNothingToResume() throws IOException {
+        System.setProperty("slt.test.fail_checkpoint_write", "No space left on device");
+        try (Trainer t = Trainer.create(config("firstfull", "train.checkpoint_every=2"), false)) {
+            UserError e = assertThrows(UserError.class, t::run);
+            assertTrue(e.getMessage().contains("No space left on device") && e.getMessage().contains("no checkpoint yet")
+                    && e.getMessage().contains("--force") && !e.getMessage().contains("is intact")
+                    && !e.getMessage().contains("slt resume"), e.getMessage());
+        } finally {
+            System.clearProperty("slt.test.fail_checkpoint_write");
+        }
+    }
+
     @Test
     void aFailingCheckpointWriteStopsTheRunAndKeepsThePreviousCheckpoint() throws IOException {
         Path dir = tmp.resolve("runs/full");
