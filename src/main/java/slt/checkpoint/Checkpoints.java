@@ -352,9 +352,28 @@ public final class Checkpoints {
 
     /** Atomically replaces {@code target} with {@code tmp}: a durable write with no torn state. */
     public static void replaceDurably(Path target, byte[] bytes) throws IOException {
+        replaceDurably(target, tmp -> writeDurably(tmp, bytes));
+    }
+
+    /** Writes a file's bytes. */
+    public interface FileWriter {
+        void write(Path file) throws IOException;
+    }
+
+    /**
+     * Atomically replaces {@code target} with what {@code writer} writes (to a temporary sibling,
+     * fsynced, renamed): readers see the old file or the new one, never a part; a failure leaves
+     * the old file and no temporary behind.
+     */
+    public static void replaceDurably(Path target, FileWriter writer) throws IOException {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        writeDurably(tmp, bytes);
-        move(tmp, target);
+        try {
+            writer.write(tmp);
+            move(tmp, target);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
         fsyncDir(target.toAbsolutePath().getParent());
     }
 

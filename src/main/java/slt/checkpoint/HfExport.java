@@ -65,7 +65,7 @@ public final class HfExport {
             }
             out.put("transformer.ln_f.weight", m.full(new Shape(d), (float) s.logitScale()));
             out.put("transformer.ln_f.bias", m.zeros(new Shape(d)));
-            SafeTensors.write(dir.resolve("model.safetensors"), out, Map.of("format", "pt"));
+            Checkpoints.replaceDurably(dir.resolve("model.safetensors"), f -> SafeTensors.write(f, out, Map.of("format", "pt")));
         }
         ObjectNode c = JSON.createObjectNode();
         c.putArray("architectures").add("GPT2LMHeadModel");

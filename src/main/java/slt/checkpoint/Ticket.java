@@ -142,6 +142,9 @@ public record Ticket(String configYaml, long step, double valLoss, Map<String, M
 
     /** Reads and verifies a ticket; a damaged file is an IOException naming it. */
     public static Ticket read(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IOException("it is a directory; give the ticket file that slt export wrote (e.g. run.ticket)");
+        }
         byte[] all = Files.readAllBytes(file);
         if (all.length < MAGIC.length + 4 + 32 || !Arrays.equals(Arrays.copyOf(all, MAGIC.length), MAGIC)) {
             throw new IOException(file + " is not a ticket file (no SLTTICK1 header)");

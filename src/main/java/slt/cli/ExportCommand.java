@@ -40,8 +40,16 @@ final class ExportCommand implements Callable<Integer> {
             case "safetensors" -> false;
             default -> throw new UserError("--format '" + format + "': choose ticket or safetensors");
         };
+        if (ticket && Files.isDirectory(out)) {
+            throw new UserError("--out " + out + " is a directory, and a ticket is one file: name a file, e.g. --out "
+                    + out.resolve("run.ticket"));
+        }
+        if (!ticket && Files.exists(out) && !Files.isDirectory(out)) {
+            throw new UserError("--out " + out + " is a file, and --format safetensors writes a directory (model.safetensors "
+                    + "and config.json): name a directory, e.g. --out " + out + "-hf");
+        }
         Path target = ticket ? out : out.resolve("model.safetensors");
-        if (Files.exists(target) && !force) {
+        if ((Files.exists(target) || !ticket && Files.exists(out.resolve("config.json"))) && !force) {
             throw new UserError(target + " already exists: choose another --out or pass --force to replace it");
         }
         if (source.where.ticket != null && ticket) {

@@ -43,7 +43,7 @@ final class ModelSource {
             } catch (java.nio.file.NoSuchFileException e) {
                 throw new UserError("ticket " + where.ticket + " not found");
             } catch (java.io.IOException e) {
-                throw new UserError("cannot read ticket: " + e.getMessage());
+                throw new UserError("cannot read ticket " + where.ticket + ": " + e.getMessage());
             }
         }
         return slt.train.RunDirectory.open(where.runDir).config(overrides);

@@ -68,7 +68,7 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
         } catch (java.nio.file.NoSuchFileException e) {
             throw new UserError("ticket " + file + " not found");
         } catch (IOException e) {
-            throw new UserError("cannot read ticket: " + e.getMessage());
+            throw new UserError("cannot read ticket " + file + ": " + e.getMessage());
         }
         Config config = ConfigLoader.loadText(t.configYaml(), file.toString(), overrides);
         Devices.configureThreads(config.run().threads());

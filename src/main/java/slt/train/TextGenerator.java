@@ -22,6 +22,12 @@ public final class TextGenerator {
     /** The {@code count} token ids generated after {@code prompt}. */
     public static int[] generate(Gpt2 model, NDManager manager, int[] prompt, int count, double temperature, int topK,
             long seed) {
+        return generate(model, manager, prompt, count, temperature, topK, seed, id -> { });
+    }
+
+    /** As {@link #generate(Gpt2, NDManager, int[], int, double, int, long)}, handing each id to {@code onToken} as it comes. */
+    public static int[] generate(Gpt2 model, NDManager manager, int[] prompt, int count, double temperature, int topK,
+            long seed, java.util.function.IntConsumer onToken) {
         if (prompt.length == 0) {
             prompt = new int[] {Gpt2Tokenizer.EOT};
         }
@@ -41,6 +47,7 @@ public final class TextGenerator {
                 logits = Host.floats(out.get("0, -1"));
             }
             tokens[end] = pick(logits, temperature, topK, rng);
+            onToken.accept(tokens[end]);
         }
         return Arrays.copyOfRange(tokens, prompt.length, tokens.length);
     }

@@ -219,6 +219,12 @@ class CliErrorsTest {
     }
 
     @Test
+    void evalOfATicketThatIsADirectoryNamesIt() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("not-a-ticket"));
+        assertUserError(run("eval", "--ticket", dir.toString()), dir.toString(), "is a directory");
+    }
+
+    @Test
     void evalOnAMissingDirectory() {
         Path dir = tmp.resolve("nowhere");
         assertUserError(run("eval", "--run-dir", dir.toString()), dir.toString(), "config.yaml");
@@ -391,7 +397,7 @@ class CliErrorsTest {
 
     @Test
     void generateNamesTheOneBadOption() {
-        assertUserError(run("generate", "--run-dir", tmp.toString(), "--tokens", "0"), "--tokens 0", "at least 1");
+        assertUserError(run("generate", "--run-dir", tmp.toString(), "--tokens", "0"), "--tokens 0", "give 1 to");
         assertUserError(run("generate", "--run-dir", tmp.toString(), "--temperature", "-1"), "--temperature -1.0", "greedy");
         assertUserError(run("generate", "--run-dir", tmp.toString(), "--top-k", "-2"), "--top-k -2", "all tokens");
     }

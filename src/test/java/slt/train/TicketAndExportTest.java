@@ -226,4 +226,74 @@ class TicketAndExportTest {
         }
         assertTrue(Files.size(tmp.resolve("dense-hf/model.safetensors")) > 4L * 6_000_000);
     }
+
+    private static int cli(java.io.StringWriter err, String... args) {
+        return slt.cli.Main.run(new java.io.PrintWriter(new java.io.StringWriter(), true), new java.io.PrintWriter(err, true), args);
+    }
+
+    @Test
+    void exportOntoAnExistingPathIsRefusedOrReplacedCleanly() throws IOException {
+        Path file = Files.writeString(tmp.resolve("existing.txt"), "keep me");
+        for (String[] force : new String[][] {{}, {"--force"}}) {
+            // safetensors onto a file: exited 1 with FileAlreadyExistsException
+            java.io.StringWriter err = new java.io.StringWriter();
+            List<String> args = new ArrayList<>(List.of("export", "--run-dir", runDir.toString(), "--format", "safetensors",
+                    "--out", file.toString()));
+            args.addAll(List.of(force));
+            assertEquals(2, cli(err, args.toArray(String[]::new)), err.toString());
+            assertTrue(err.toString().startsWith("error: --out " + file + " is a file") && err.toString().lines().count() == 1,
+                    err.toString());
+            assertEquals("keep me", Files.readString(file));
+            // a ticket onto a directory: exited 1 and left an 857 KB .NAME.tmp behind
+            Path dir = Files.createDirectories(tmp.resolve("hfdir"));
+            err = new java.io.StringWriter();
+            args = new ArrayList<>(List.of("export", "--run-dir", runDir.toString(), "--out", dir.toString()));
+            args.addAll(List.of(force));
+            assertEquals(2, cli(err, args.toArray(String[]::new)), err.toString());
+            assertTrue(err.toString().startsWith("error: --out " + dir + " is a directory"), err.toString());
+            try (var l = Files.list(tmp)) {
+                assertTrue(l.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temporary left");
+            }
+        }
+        // a ticket onto an existing ticket: refused, then replaced with --force
+        Path t = tmp.resolve("again.ticket");
+        java.io.StringWriter err = new java.io.StringWriter();
+        assertEquals(0, cli(err, "export", "--run-dir", runDir.toString(), "--out", t.toString()), err.toString());
+        byte[] first = Files.readAllBytes(t);
+        assertEquals(2, cli(err, "export", "--run-dir", runDir.toString(), "--out", t.toString()));
+        assertEquals(0, cli(err, "export", "--run-dir", runDir.toString(), "--step", "8", "--out", t.toString(), "--force"));
+        assertFalse(java.util.Arrays.equals(first, Files.readAllBytes(t)), "replaced by step 8's ticket");
+        // safetensors into a directory that holds an export: refused, then replaced with --force
+        Path hf = tmp.resolve("hf-again");
+        assertEquals(0, cli(err, "export", "--run-dir", runDir.toString(), "--format", "safetensors", "--out", hf.toString()));
+        assertEquals(2, cli(err, "export", "--run-dir", runDir.toString(), "--format", "safetensors", "--out", hf.toString()));
+        assertEquals(0, cli(err, "export", "--run-dir", runDir.toString(), "--format", "safetensors", "--out", hf.toString(),
+                "--force"), err.toString());
+        try (var l = Files.list(hf)) {
+            assertEquals(List.of("config.json", "model.safetensors"), l.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void generateBoundsItsLengthStreamsItsTokensAndSaysWhenThePromptIsCut() {
+        // 2147483647 exited 1 with NegativeArraySizeException; 100,000,000 printed nothing for minutes
+        for (String n : new String[] {"2147483647", "100001", "0"}) {
+            java.io.StringWriter err = new java.io.StringWriter();
+            assertEquals(2, cli(err, "generate", "--run-dir", runDir.toString(), "--tokens", n), err.toString());
+            assertTrue(err.toString().startsWith("error: --tokens " + n + ": give 1 to 100000"), err.toString());
+        }
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        String prompt = "the cat sat on the mat . ".repeat(30); // over 200 tokens; the tiny model's context is 128
+        assertEquals(0, slt.cli.Main.run(new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true), "generate",
+                "--run-dir", runDir.toString(), "--prompt", prompt, "--tokens", "5", "--temperature", "0"), err.toString());
+        assertTrue(err.toString().contains("the prompt has " + Gpt2Tokenizer.encode(prompt).length + " tokens") && err.toString().contains("last 128"), err.toString());
+        assertTrue(out.toString().startsWith(prompt) && out.toString().length() > prompt.length(), out.toString());
+
+        try (LoadedModel m = LoadedModel.fromRun(runDir, LoadedModel.Which.LATEST, null, List.of())) {
+            List<Integer> streamed = new ArrayList<>();
+            int[] ids = TextGenerator.generate(m.model(), m.manager(), Gpt2Tokenizer.encode("a"), 6, 1.0, 0, 3, streamed::add);
+            assertEquals(java.util.Arrays.stream(ids).boxed().toList(), streamed, "each token handed on as it comes");
+        }
+    }
 }
