@@ -56,8 +56,19 @@ final class SweepCommand implements Runnable {
                     + (gpus.isEmpty() ? ", " + parallel + " at a time on CPU" : ", one per GPU on " + gpus));
             SweepRunner runner = new SweepRunner(sweep, gpus, parallel, out);
             Signals.onStop(runner::requestStop);
-            int failed = runner.run();
-            return failed == 0 ? 0 : 1;
+            List<SweepRunner.Failure> failed = runner.run();
+            if (failed.isEmpty()) {
+                return 0;
+            }
+            if (failed.stream().allMatch(SweepRunner.Failure::userError)) { // the children refused bad input: so do we
+                SweepRunner.Failure f = failed.get(0);
+                throw new UserError("point " + f.index() + " (" + f.name() + ") failed: " + (f.errorLine() != null
+                        ? f.errorLine() : "see " + f.log()) + (failed.size() > 1 ? " (and " + (failed.size() - 1)
+                        + " more point(s), listed above)" : "") + "; fix it and run the sweep again (done points are skipped)");
+            }
+            spec.commandLine().getErr().println(failed.size() + " point(s) failed, not from a bad input (a crash or a bug): "
+                    + "see the logs named above");
+            return 1;
         }
     }
 
@@ -113,6 +124,9 @@ final class SweepCommand implements Runnable {
         @Option(names = "--out", paramLabel = "FILE", description = "write here instead of printing")
         Path out;
 
+        @Option(names = "--force", description = "with --out: replace an existing file")
+        boolean force;
+
         @Option(names = "--workdir", defaultValue = ".", description = "Slurm: the repository directory on the cluster (default: this one)")
         Path workdir;
 
@@ -145,7 +159,15 @@ final class SweepCommand implements Runnable {
             if (out == null) {
                 spec.commandLine().getOut().print(text);
             } else {
-                Files.writeString(out, text);
+                if (Files.isDirectory(out)) {
+                    throw new UserError("--out " + out + " is a directory: name the file to write, e.g. " + out.resolve(
+                            sweep.name() + (kind.slurm ? ".sbatch" : ".yaml")));
+                }
+                if (Files.exists(out) && !force) {
+                    throw new UserError(out + " already exists (perhaps edited by hand): choose another --out, or pass "
+                            + "--force to replace it");
+                }
+                slt.checkpoint.Checkpoints.replaceDurably(out, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 spec.commandLine().getOut().println("wrote " + out + " (" + sweep.points().size() + " points)");
             }
             return 0;
@@ -163,7 +185,13 @@ final class SweepCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            PointRun.run(Sweep.load(file), index, trainer -> Signals.onStop(trainer::requestStop));
+            PointRun.run(Sweep.load(file), index, trainer -> {
+                Signals.onStop(trainer::requestStop);
+                Long runner = Long.getLong(SweepRunner.RUNNER_PID);
+                if (runner != null) {
+                    Signals.onProcessExit(runner, "the sweep runner (pid " + runner + ") is gone", trainer::requestStop);
+                }
+            });
             return 0;
         }
     }

@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import slt.train.ProcessLock;
+import slt.train.RunDirectory;
 
 /**
  * Runs a sweep's points as child processes ({@code slt sweep run-point FILE --index i}), at most
@@ -20,6 +22,10 @@ import java.util.concurrent.TimeUnit;
  * request (Ctrl-C, SIGTERM) is passed on to the running children, which finish their optimizer
  * step, checkpoint and exit; nothing new starts. Prints a status line whenever counts change.
  * Children run on this JVM's class path (or the system property {@code slt.classpath}).
+ *
+ * <p>One runner per sweep directory at a time (an OS lock, {@code .sweep.lock}, naming its pid).
+ * Children watch their runner and checkpoint and exit when it dies (even by SIGKILL); a point
+ * whose run directory is still held by such a child is waited for, not started beside it.
  */
 public final class SweepRunner {
     private final Sweep sweep;
@@ -29,7 +35,23 @@ public final class SweepRunner {
     private volatile boolean stopping;
     private final Map<Integer, Running> running = new LinkedHashMap<>();
 
-    private record Running(Process process, String gpu) {}
+    /** System property a child gets: the pid of its runner, which it watches. */
+    public static final String RUNNER_PID = "slt.sweep.runner";
+
+    private record Running(Process process, String gpu, long logOffset) {}
+
+    /** A point that failed: its exit code, and the child's own {@code error:} line for a user error (exit 2). */
+    public record Failure(int index, String name, int exitCode, String errorLine, Path log) {
+        /** Exit 2: the child refused a bad input and said why; anything else is a crash or a bug. */
+        public boolean userError() {
+            return exitCode == 2;
+        }
+    }
+
+    /** The lock file that keeps a second runner out of a sweep's directory. */
+    public static Path lockFile(Sweep sweep) {
+        return sweep.dir().resolve(".sweep.lock");
+    }
 
     /** {@code gpus} empty: CPU, {@code parallel} points at a time; else one point per listed GPU. */
     public SweepRunner(Sweep sweep, List<String> gpus, int parallel, PrintWriter out) {
@@ -44,9 +66,28 @@ public final class SweepRunner {
         stopping = true;
     }
 
-    /** Runs until every point is done or failed, or a stop was requested. Returns the number of failed points. */
-    public int run() throws IOException, InterruptedException {
+    /** Runs until every point is done or failed, or a stop was requested. Returns the points that failed. */
+    public List<Failure> run() throws IOException, InterruptedException {
         Files.createDirectories(PointState.logDir(sweep));
+        ProcessLock lock = null;
+        try {
+            lock = ProcessLock.tryTake(lockFile(sweep)).orElseThrow(() -> new slt.UserError("sweep " + sweep.name() + " ("
+                    + sweep.dir() + ") is already being run by another slt process" + ProcessLock.holder(lockFile(sweep))
+                    + ": wait for it to finish, or stop it first (Ctrl-C, or kill that pid; its points checkpoint and exit)"));
+        } catch (IOException e) { // a file system without locks
+            out.println("warning: cannot lock " + lockFile(sweep) + " (" + e.getMessage()
+                    + "): nothing stops a second runner of this sweep");
+        }
+        try {
+            return runLocked();
+        } finally {
+            if (lock != null) {
+                lock.close();
+            }
+        }
+    }
+
+    private List<Failure> runLocked() throws IOException, InterruptedException {
         Deque<Integer> queue = new ArrayDeque<>();
         for (Sweep.Point p : sweep.points()) {
             PointState.State state = PointState.of(sweep, p).state();
@@ -57,13 +98,27 @@ public final class SweepRunner {
                 queue.add(p.index());
             }
         }
-        List<Integer> failedNow = new ArrayList<>();
+        List<Failure> failedNow = new ArrayList<>();
+        java.util.Set<Integer> waitedFor = new java.util.HashSet<>();
         String last = "";
         boolean signalled = false;
         while (!queue.isEmpty() && !stopping || !running.isEmpty()) {
-            while (!stopping && !queue.isEmpty() && running.size() < slots) {
+            for (int n = queue.size(); n > 0 && !stopping && running.size() < slots; n--) {
                 int i = queue.poll();
-                running.put(i, launch(sweep.points().get(i), freeGpu()));
+                Sweep.Point p = sweep.points().get(i);
+                if (RunDirectory.inUse(p.runDir())) { // e.g. the child of a runner that was killed, checkpointing
+                    if (waitedFor.add(i)) {
+                        out.println("point " + i + " (" + p.name() + ") is still held by another process"
+                                + RunDirectory.holder(p.runDir()) + ": waiting for it to let go");
+                        out.flush();
+                    }
+                    queue.add(i);
+                    continue;
+                }
+                running.put(i, launch(p, freeGpu()));
+            }
+            if (running.isEmpty() && !queue.isEmpty() && !stopping) {
+                Thread.sleep(500); // only held points are left
             }
             if (stopping && !signalled) {
                 signalled = true;
@@ -77,12 +132,14 @@ public final class SweepRunner {
                 if (proc.waitFor(200, TimeUnit.MILLISECONDS)) {
                     it.remove();
                     Sweep.Point p = sweep.points().get(e.getKey());
-                    if (proc.exitValue() != 0) {
-                        failedNow.add(e.getKey());
-                        Files.writeString(PointState.failedMarker(sweep, p), "exit code " + proc.exitValue()
-                                + "; see " + logFile(p) + "\n");
-                        out.println("point " + e.getKey() + " (" + p.name() + ") failed with exit code " + proc.exitValue()
-                                + ": see " + logFile(p));
+                    int code = proc.exitValue();
+                    if (code != 0) {
+                        String error = errorLine(logFile(p), e.getValue().logOffset());
+                        failedNow.add(new Failure(e.getKey(), p.name(), code, error, logFile(p)));
+                        Files.writeString(PointState.failedMarker(sweep, p), "exit code " + code
+                                + (error != null ? ": " + error : "") + "; see " + logFile(p) + "\n");
+                        out.println("point " + e.getKey() + " (" + p.name() + ") failed with exit code " + code
+                                + (error != null ? ": " + error : "") + " (log: " + logFile(p) + ")");
                     }
                 }
             }
@@ -97,7 +154,26 @@ public final class SweepRunner {
             out.println("stopped; run the same command again to continue (done points are skipped, the rest resume)");
         }
         out.flush();
-        return failedNow.size();
+        return failedNow;
+    }
+
+    /** The last line starting with "error: " that a child wrote to its log since {@code offset}, or null. */
+    static String errorLine(Path log, long offset) {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(log.toFile(), "r")) {
+            long from = Math.max(offset, f.length() - 64 * 1024); // the end of this attempt's output
+            byte[] tail = new byte[(int) (f.length() - from)];
+            f.seek(from);
+            f.readFully(tail);
+            String found = null;
+            for (String line : new String(tail, java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                if (line.startsWith("error: ")) {
+                    found = line.substring("error: ".length()).strip();
+                }
+            }
+            return found;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Every point's state, with the running ones marked. */
@@ -135,13 +211,15 @@ public final class SweepRunner {
             }
         }
         cmd.add("-Dslt.sweep.child=true");
+        cmd.add("-D" + RUNNER_PID + "=" + ProcessHandle.current().pid()); // the child checkpoints and exits if we die
         cmd.addAll(List.of("-cp", System.getProperty("slt.classpath", System.getProperty("java.class.path")), "slt.cli.Main",
                 "sweep", "run-point", sweep.file().toString(), "--index", Integer.toString(p.index())));
+        long offset = Files.exists(logFile(p)) ? Files.size(logFile(p)) : 0;
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile(p).toFile()));
         if (gpu != null) {
             pb.environment().put("CUDA_VISIBLE_DEVICES", gpu);
         }
-        return new Running(pb.start(), gpu);
+        return new Running(pb.start(), gpu, offset);
     }
 }

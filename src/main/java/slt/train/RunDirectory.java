@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +34,7 @@ public final class RunDirectory {
     public static final String LOCK = ".lock";
 
     private final Path dir;
-    private FileChannel lock;
+    private ProcessLock lock;
 
     public RunDirectory(Path dir) {
         this.dir = dir;
@@ -101,37 +98,16 @@ public final class RunDirectory {
      */
     public void lockForTraining() {
         Path f = dir.resolve(LOCK);
-        FileChannel ch = null;
         try {
-            ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            if (!tryLock(ch)) {
-                throw new UserError("run directory " + dir + " is in use by another slt process" + holder(dir)
-                        + ": wait for it to finish or stop it, then run this again");
-            }
-            ch.truncate(0);
-            ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
-            lock = ch;
+            lock = ProcessLock.tryTake(f).orElseThrow(() -> new UserError("run directory " + dir + " is in use by another "
+                    + "slt process" + holder(dir) + ": wait for it to finish or stop it, then run this again"));
         } catch (IOException e) { // a file system without locks (some cluster mounts): train, unprotected
             LOG.warn("cannot lock {} ({}): nothing stops a second process from training this run at the same time",
                     f, e.getMessage());
-        } finally {
-            if (lock != ch) { // not taken: do not keep the file open
-                closeQuietly(ch);
-            }
         }
     }
 
-    private static void closeQuietly(FileChannel ch) {
-        if (ch != null) {
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // nothing was locked through it
-            }
-        }
-    }
-
-    /** Gives the lock back (closing the channel releases it). */
+    /** Gives the lock back. */
     public void unlock() {
         if (lock != null) {
             try {
@@ -143,34 +119,14 @@ public final class RunDirectory {
         }
     }
 
-    /** Whether some process (this one included) holds {@code dir}'s lock. */
-    static boolean inUse(Path dir) {
-        Path f = dir.resolve(LOCK);
-        if (!Files.exists(f)) {
-            return false;
-        }
-        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            return !tryLock(ch); // closing the channel releases a lock taken here
-        } catch (IOException e) { // no locks on this file system: nobody can hold one
-            return false;
-        }
+    /** Whether some process (this one included) is training in {@code dir}. */
+    public static boolean inUse(Path dir) {
+        return ProcessLock.held(dir.resolve(LOCK));
     }
 
-    private static boolean tryLock(FileChannel ch) throws IOException {
-        try {
-            return ch.tryLock() != null;
-        } catch (OverlappingFileLockException e) { // held by this JVM
-            return false;
-        }
-    }
-
-    private static String holder(Path dir) {
-        try {
-            String pid = Files.readString(dir.resolve(LOCK), StandardCharsets.US_ASCII).strip();
-            return pid.matches("[0-9]+") ? " (pid " + pid + ")" : "";
-        } catch (IOException e) {
-            return "";
-        }
+    /** " (pid N)" of the process training in {@code dir}, or "". */
+    public static String holder(Path dir) {
+        return ProcessLock.holder(dir.resolve(LOCK));
     }
 
     /** The run's resolved config. */

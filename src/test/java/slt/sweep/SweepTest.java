@@ -130,8 +130,8 @@ class SweepTest {
 
         System.setProperty("slt.classpath", cp);
         StringWriter out = new StringWriter();
-        int failed = new SweepRunner(sweep, List.of(), 2, new PrintWriter(out, true)).run();
-        assertEquals(0, failed, out.toString());
+        List<SweepRunner.Failure> failed = new SweepRunner(sweep, List.of(), 2, new PrintWriter(out, true)).run();
+        assertEquals(List.of(), failed, out.toString());
         assertTrue(out.toString().contains("done 4 | running 0 | queued 0 | partial 0 | failed 0"), out.toString());
         assertEquals(doneAt, Files.getLastModifiedTime(firstSummary), "a finished point is not run again");
         for (Sweep.Point point : sweep.points()) {
@@ -185,7 +185,7 @@ class SweepTest {
 
         // again: nothing to do
         StringWriter again = new StringWriter();
-        assertEquals(0, new SweepRunner(sweep, List.of(), 1, new PrintWriter(again, true)).run());
+        assertEquals(List.of(), new SweepRunner(sweep, List.of(), 1, new PrintWriter(again, true)).run());
         assertFalse(again.toString().contains("running 1"), again.toString());
         assertEquals(doneAt, Files.getLastModifiedTime(firstSummary));
 
