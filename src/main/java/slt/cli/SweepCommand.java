@@ -177,6 +177,9 @@ final class SweepCommand implements Runnable {
     @Command(name = "run-point", mixinStandardHelpOptions = true,
             description = "Train or resume one point in this process (what `sweep run`, Slurm tasks and k8s pods run).")
     static final class RunPoint implements Callable<Integer> {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Parameters(paramLabel = "FILE", description = "sweep file, e.g. configs/sweeps/qk-scale.yaml")
         Path file;
 
@@ -185,6 +188,12 @@ final class SweepCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            Long parent = Long.getLong(SweepRunner.RUNNER_PID);
+            if (parent != null && ProcessHandle.of(parent).map(h -> !h.isAlive()).orElse(true)) {
+                spec.commandLine().getErr().println("the sweep runner (pid " + parent + ") that started this point is gone: "
+                        + "not starting it (the next runner will)");
+                return 0;
+            }
             PointRun.run(Sweep.load(file), index, trainer -> {
                 Signals.onStop(trainer::requestStop);
                 Long runner = Long.getLong(SweepRunner.RUNNER_PID);

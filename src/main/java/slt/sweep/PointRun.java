@@ -38,6 +38,7 @@ public final class PointRun {
         if (s.state() == PointState.State.STALE) {
             throw new slt.UserError(staleMessage(p));
         }
+        waitWhileHeld(p);
         boolean resume = PointState.hasCheckpoint(p.runDir());
         List<String> changes = resume ? overrides(p, PointState.changedKeys(p)) : List.of();
         LOG.info("point {} of {} ({}): {}{}", index, sweep.points().size(), p.name(), resume ? "resuming" : "starting",
@@ -46,6 +47,27 @@ public final class PointRun {
                 : Trainer.create(p.config(), RunDirectory.holdsRun(p.runDir()))) {
             onTrainer.accept(t);
             t.run();
+        }
+    }
+
+    /**
+     * Waits while another process trains in the point's directory: the child of a runner that was
+     * killed finishes its step and checkpoint before it lets go (see SweepRunner).
+     */
+    private static void waitWhileHeld(Sweep.Point p) {
+        boolean said = false;
+        while (RunDirectory.inUse(p.runDir())) {
+            if (!said) {
+                LOG.warn("point {} ({}) is held by another process{}: waiting for it to let go", p.index(), p.name(),
+                        RunDirectory.holder(p.runDir()));
+                said = true;
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
