@@ -64,6 +64,40 @@ public final class ConfigLoader {
         return bind(tree).validate();
     }
 
+    /**
+     * Keys added to defaults.yaml after runs began recording their configs: a run's config.yaml
+     * written before a key existed lacks it, and it then takes its default (the old behaviour).
+     */
+    static final java.util.Set<String> ADDED_LATER = java.util.Set.of();
+
+    /**
+     * A config a run recorded ({@code config.yaml} of a run directory, or a checkpoint's copy):
+     * loaded as {@link #load}, and refused when it lacks a key, since a run writes every key (so a
+     * file cut short, or edited down, would silently become a default GPT-2 small run).
+     */
+    @SuppressWarnings("unchecked")
+    public static Config loadRecorded(Path file, List<String> overrides) {
+        Object tree = readFile(file);
+        Map<String, Object> given = asMap(tree, file.toString());
+        List<String> missing = new java.util.ArrayList<>();
+        for (Map.Entry<String, Object> section : defaultTree().entrySet()) {
+            Object s = given.get(section.getKey());
+            for (String key : ((Map<String, Object>) section.getValue()).keySet()) {
+                String dotted = section.getKey() + "." + key;
+                if (!(s instanceof Map) || !((Map<String, Object>) s).containsKey(key)) {
+                    if (!ADDED_LATER.contains(dotted)) {
+                        missing.add(dotted);
+                    }
+                }
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new UserError(file + " lacks " + missing.size() + " of the keys a run records (first: " + missing.get(0)
+                    + "): it was cut short or edited; each checkpoint holds a copy (checkpoints/step-*/config.yaml)");
+        }
+        return load(file, overrides);
+    }
+
     /** Defaults, overlaid by YAML {@code text} (a config stored inside a file such as a ticket), overlaid by overrides. */
     public static Config loadText(String text, String source, List<String> overrides) {
         Map<String, Object> tree = defaultTree();

@@ -81,9 +81,17 @@ public final class Download {
         Path zip = dir.resolve(archive.fileName());
         try {
             Files.createDirectories(dir);
-            if (!Files.isRegularFile(zip) || !Sha256.of(zip).equals(archive.sha256())) {
+            String present = Files.isRegularFile(zip) ? Sha256.of(zip) : null;
+            if (present == null || !present.equals(archive.sha256())) {
                 Path part = dir.resolve(archive.fileName() + ".part");
-                download(archive, part);
+                try {
+                    download(archive, part);
+                } catch (Offline e) {
+                    throw new UserError(e.getMessage() + (present == null
+                            ? ": download " + archive.url() + " elsewhere and put it at " + zip + ", then run the command again"
+                            : ": the file already at " + zip + " has sha256 " + present + ", expected " + archive.sha256()
+                                    + " (a partial or another file); replace it with " + archive.url() + ", then run the command again"));
+                }
                 String got = Sha256.of(part);
                 if (!got.equals(archive.sha256())) {
                     Files.delete(part);
@@ -116,10 +124,10 @@ public final class Download {
         try {
             resp = client.send(req.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (UnknownHostException | ConnectException | HttpConnectTimeoutException e) {
-            throw offline(archive, part, e);
+            throw new Offline(archive, e);
         } catch (IOException e) {
             if (e.getCause() instanceof UnknownHostException || e.getCause() instanceof ConnectException) {
-                throw offline(archive, part, e);
+                throw new Offline(archive, e);
             }
             throw new UserError("download of " + archive.url() + " failed: " + e + "; run the command again to resume");
         } catch (InterruptedException e) {
@@ -160,10 +168,12 @@ public final class Download {
         }
     }
 
-    private static UserError offline(Archive archive, Path part, Exception e) {
-        return new UserError("cannot reach " + URI.create(archive.url()).getHost() + " (" + e.getClass().getSimpleName()
-                + "): this machine looks offline; download " + archive.url() + " elsewhere and put it at "
-                + part.resolveSibling(archive.fileName()) + ", then run the command again");
+    /** The archive's host cannot be reached: the caller says what to do, knowing what is on disk. */
+    private static final class Offline extends RuntimeException {
+        Offline(Archive archive, Exception e) {
+            super("cannot reach " + URI.create(archive.url()).getHost() + " (" + e.getClass().getSimpleName()
+                    + "): this machine looks offline", e);
+        }
     }
 
     /** Extracts members named {@code wiki.<split>.<ext>} flat into {@code target}; returns how many. */

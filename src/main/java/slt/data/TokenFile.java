@@ -120,9 +120,49 @@ public final class TokenFile {
             return fresh;
         } catch (AccessDeniedException e) {
             throw new UserError("cannot write the token cache in " + dir + ": set data.cache_dir to a writable directory");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new UserError(source + " is not valid UTF-8 " + firstInvalidUtf8(source) + ": WikiText files are UTF-8; "
+                    + "download it again (./slt data download), or convert it (e.g. iconv -f latin1 -t utf-8)");
         } catch (IOException e) {
             throw new UserError("cannot read " + source + " or its token cache " + cache + ": " + e);
         }
+    }
+
+    /** "at byte N (line L)" of the first byte sequence in {@code file} that is not UTF-8, or "" when none is found. */
+    static String firstInvalidUtf8(Path file) {
+        java.nio.charset.CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            ByteBuffer bytes = ByteBuffer.allocate(1 << 16);
+            CharBuffer chars = CharBuffer.allocate(1 << 16);
+            long consumed = 0; // bytes decoded before bytes.position() 0
+            long line = 1;
+            boolean end = false;
+            while (!end) {
+                int n = in.read(bytes.array(), bytes.position(), bytes.remaining());
+                end = n < 0;
+                bytes.position(bytes.position() + Math.max(0, n));
+                bytes.flip();
+                int start = bytes.position();
+                java.nio.charset.CoderResult r = dec.decode(bytes, chars, end);
+                chars.flip();
+                while (chars.hasRemaining()) {
+                    if (chars.get() == '\n') {
+                        line++;
+                    }
+                }
+                chars.clear();
+                if (r.isError()) {
+                    return "at byte " + (consumed + bytes.position()) + " (line " + line + ")";
+                }
+                consumed += bytes.position() - start;
+                bytes.compact();
+            }
+        } catch (IOException e) {
+            return "";
+        }
+        return "";
     }
 
     private static TokenFile read(Path cache, long sourceSize, long sourceMtime) throws IOException {

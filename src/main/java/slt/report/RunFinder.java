@@ -58,7 +58,31 @@ final class RunFinder {
         if (runs.isEmpty()) {
             throw new UserError("none of the " + dirs.size() + " run directories found could be read; the first: " + firstFailure);
         }
-        return new Found(runs, skipped);
+        return new Found(withoutCopies(runs, skipped), skipped);
+    }
+
+    /**
+     * One run per grid point and seed: a copied run directory (same config, same seed) would count
+     * as a second seed and shrink the spread. Keeps the run that got furthest (then the first by
+     * path) and lists the others as skipped.
+     */
+    static List<RunRecord> withoutCopies(List<RunRecord> runs, List<String> skipped) {
+        Map<List<Object>, RunRecord> kept = new LinkedHashMap<>();
+        for (RunRecord r : runs) {
+            List<Object> id = List.of(Aggregation.key(r.config()), r.seed());
+            RunRecord other = kept.get(id);
+            if (other == null) {
+                kept.put(id, r);
+                continue;
+            }
+            RunRecord keep = r.steps() > other.steps() || r.steps() == other.steps() && r.finished() && !other.finished()
+                    ? r : other;
+            RunRecord drop = keep == r ? other : r;
+            kept.put(id, keep);
+            skipped.add(drop.dir() + ": the same grid point and seed (" + drop.seed() + ") as " + keep.dir()
+                    + " (a copy?): counted once, as " + keep.dir() + " (" + keep.steps() + " steps)");
+        }
+        return new ArrayList<>(kept.values());
     }
 
     /**

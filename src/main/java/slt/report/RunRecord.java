@@ -77,7 +77,7 @@ public record RunRecord(
 
     /** Reads the run in {@code dir} (which holds config.yaml); a damaged config or summary is a UserError. */
     public static RunRecord read(Path dir) {
-        Config config = ConfigLoader.load(dir.resolve(CONFIG), null).resolved();
+        Config config = ConfigLoader.loadRecorded(dir.resolve(CONFIG), null).resolved();
         List<Metric> metrics = readMetrics(dir.resolve(METRICS));
         JsonNode summary = readSummary(dir.resolve(SUMMARY));
         return summary != null ? finished(dir, config, summary, metrics) : unfinished(dir, config, metrics);

@@ -33,7 +33,7 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
     /** From a run directory: the latest or best checkpoint, or the one of {@code step} when not null. */
     public static LoadedModel fromRun(Path runDir, Which which, Long step, List<String> overrides) {
         RunDirectory run = RunDirectory.open(runDir);
-        Config config = ConfigLoader.load(runDir.resolve(RunDirectory.CONFIG), overrides);
+        Config config = ConfigLoader.loadRecorded(runDir.resolve(RunDirectory.CONFIG), overrides);
         Checkpoints ck = run.checkpoints();
         Checkpoints.Checkpoint c;
         try {

@@ -136,7 +136,7 @@ public final class RunDirectory {
 
     /** The run's resolved config with {@code overrides} applied. */
     public Config config(java.util.List<String> overrides) {
-        return ConfigLoader.load(dir.resolve(CONFIG), overrides);
+        return ConfigLoader.loadRecorded(dir.resolve(CONFIG), overrides);
     }
 
     public void writeConfig(Config config) throws IOException {

@@ -154,7 +154,7 @@ public final class Trainer implements AutoCloseable {
     private static Trainer resume(RunDirectory run, List<String> overrides) {
         Path runDir = run.path();
         Config original = run.config();
-        Config updated = ConfigLoader.load(runDir.resolve(RunDirectory.CONFIG), overrides);
+        Config updated = ConfigLoader.loadRecorded(runDir.resolve(RunDirectory.CONFIG), overrides);
         List<String> changed = ConfigLoader.diff(original, updated);
         for (String key : changed) {
             if (!Config.RESUMABLE_KEYS.contains(key)) {
@@ -168,7 +168,7 @@ public final class Trainer implements AutoCloseable {
             ckpt = run.checkpoints().latest().orElseThrow(() -> new UserError(runDir
                     + " has no intact checkpoint to resume from: start it again with ./slt train --config "
                     + runDir.resolve(RunDirectory.CONFIG) + " --force"));
-            Config saved = ConfigLoader.load(ckpt.dir().resolve(RunDirectory.CONFIG), null);
+            Config saved = ConfigLoader.loadRecorded(ckpt.dir().resolve(RunDirectory.CONFIG), null);
             for (String key : ConfigLoader.diff(saved, original)) {
                 if (!Config.RESUMABLE_KEYS.contains(key)) {
                     throw new UserError("checkpoint " + ckpt.dir() + " was written with a different " + key + " than "
@@ -226,6 +226,11 @@ public final class Trainer implements AutoCloseable {
                 String.format("%.4f", config.qkScale()), qkSpec, config.train().seed());
         LOG.info("data: {} training windows ({} tokens), {} validation windows of {} tokens",
                 trainSet.windows(), trainSet.tokenCount(), validSet.windows(), config.data().seqLen());
+        if (config.slt().mode() == Config.Mode.EDGEPOPUP && config.slt().density() * config.dModel() < 1) {
+            LOG.warn("slt.density {} keeps fewer than one weight per row of {} on average: most units get no input, and "
+                    + "the ticket can hardly learn (use >= {})", config.slt().density(), config.dModel(),
+                    String.format("%.3g", 1.0 / config.dModel()));
+        }
         String allocator = Devices.allocator();
         LOG.info("memory allocator: {}{}", allocator, allocator.equals("jemalloc") || manager.getDevice().isGpu() ? ""
                 : " (on CPU its heap grows for a few hundred steps; with libjemalloc2 installed ./slt uses jemalloc:"

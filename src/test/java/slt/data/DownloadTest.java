@@ -295,6 +295,23 @@ class DownloadTest {
         assertFalse(Files.exists(dir.resolve("wikitext-2")));
     }
 
+    @Test
+    void offlineWithADamagedZipInPlaceSaysItFailsItsChecksum() throws IOException {
+        // it said "put it at <that same path>"
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            port = s.getLocalPort();
+        }
+        Download.Archive a = new Download.Archive("wikitext-2", "raw", "http://127.0.0.1:" + port + "/" + ZIP_NAME,
+                sha256(zip), zip.length);
+        Files.createDirectories(dir);
+        Files.write(dir.resolve(ZIP_NAME), java.util.Arrays.copyOf(zip, zip.length / 2));
+        UserError e = assertThrows(UserError.class, () -> Download.fetch(a, dir));
+        assertTrue(e.getMessage().contains("offline") && e.getMessage().contains(dir.resolve(ZIP_NAME) + " has sha256 ")
+                && e.getMessage().contains("expected " + sha256(zip)), e.getMessage());
+        assertTrue(Files.exists(dir.resolve(ZIP_NAME)), "nothing of the user's is deleted");
+    }
+
     // unzip on its own
 
     @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -143,6 +144,25 @@ class TokenFileTest {
         assertEquals(old, Files.getLastModifiedTime(second.cachePath()));
         assertEquals(inode, Files.readAttributes(second.cachePath(), BasicFileAttributes.class).fileKey());
         assertArrayEquals(first.slice(0, first.size()), second.slice(0, second.size()));
+    }
+
+    @Test
+    void invalidUtf8NamesTheFileTheByteAndTheLine() throws IOException {
+        // it said "MalformedInputException: Input length = 1"
+        byte[] head = " = A = \n\n héllo wörld \n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] text = new byte[head.length + 4 + 70_000];
+        System.arraycopy(head, 0, text, 0, head.length);
+        java.util.Arrays.fill(text, head.length, text.length, (byte) 'x');
+        int bad = head.length + 70_001; // past the first 64 KB read: offsets carry over between reads
+        text[bad - 1] = '\n';
+        text[bad] = (byte) 0xE9; // latin-1 é
+        Path src = Files.write(tmp.resolve("wiki.valid.raw"), text);
+        slt.UserError e = assertThrows(slt.UserError.class, () -> TokenFile.load(src, tmp.resolve("cache")));
+        assertTrue(e.getMessage().contains(src + " is not valid UTF-8 at byte " + bad + " (line 5)")
+                && e.getMessage().contains("iconv"), e.getMessage());
+        try (var files = Files.list(tmp.resolve("cache"))) {
+            assertEquals(List.of(), files.toList(), "no cache or temporary left");
+        }
     }
 
     // ---- (c) invalidation when the source changes ------------------------------------

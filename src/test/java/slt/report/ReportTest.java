@@ -255,8 +255,36 @@ class ReportTest {
         assertFalse(Files.exists(out.resolve(Plots.CURVES + "/p9-from-an-earlier-report.png")), "no stale plot lingers");
         assertTrue(Files.exists(out.resolve("index.html")));
 
-        Files.writeString(run.resolve("config.yaml"), "model: {preset: huge}\n");
+        Files.writeString(run.resolve("config.yaml"), Files.readString(run.resolve("config.yaml")).replace("preset: tiny",
+                "preset: huge"));
         userError(() -> Report.write(List.of(runs), tmp.resolve("out2"), false), "none of the 1 run directories", "huge");
+    }
+
+    @Test
+    void aTruncatedConfigIsSkippedWithANoteAndCopiesOfARunCountOnce() throws IOException {
+        Path runs = tmp.resolve("runs");
+        List<Path> dirs = new ArrayList<>();
+        for (int seed = 1; seed <= 2; seed++) {
+            dirs.add(SyntheticRuns.finished(runs, SyntheticRuns.config("slt.qk_scale=2", "train.seed=" + seed), 4.0 + seed, 10));
+        }
+        // a third run whose config.yaml was cut short: it used to be reported as a default GPT-2 small run
+        Path cut = SyntheticRuns.finished(runs, SyntheticRuns.config("slt.qk_scale=2", "train.seed=3"), 6.0, 10);
+        String text = Files.readString(cut.resolve("config.yaml"));
+        Files.writeString(cut.resolve("config.yaml"), text.substring(0, text.indexOf("slt:")));
+        // and a copy of seed 1's run under another name: it used to count as another seed ("seeds 1, 1")
+        Path copy = Files.createDirectories(runs.resolve("copy-of-seed-1"));
+        try (Stream<Path> files = Files.list(dirs.get(0))) {
+            for (Path f : files.toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        Path out = tmp.resolve("report");
+        Report.Summary s = Report.write(List.of(runs), out, false);
+        assertEquals(2, s.runs(), "seeds 1 and 2, once each");
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains(cut + ": " + cut.resolve("config.yaml") + " lacks") && md.contains("cut short"), md);
+        assertTrue(md.contains("the same grid point and seed (1)") && md.contains("counted once"), md);
+        assertTrue(md.contains("| 1, 2 | 5.5000 ± 0.7071 |"), "seeds 1 and 2 once each (5.0 and 6.0): " + md);
     }
 
     @Test

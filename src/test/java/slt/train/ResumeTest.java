@@ -233,6 +233,22 @@ class ResumeTest {
     }
 
     @Test
+    void resumeSaysItRemovedAHalfWrittenCheckpoint() throws IOException {
+        Path dir = tmp.resolve("runs/halfwritten");
+        try (Trainer t = Trainer.create(config("halfwritten", "train.checkpoint_every=2"), false)) {
+            t.stopAfter(4);
+            t.run();
+        }
+        Path stale = Files.createDirectories(dir.resolve("checkpoints/.tmp-step-00000006-12345")); // SIGKILL mid-write
+        Files.writeString(stale.resolve("model.safetensors"), "half");
+        try (slt.LogCapture log = new slt.LogCapture(); Trainer t = Trainer.resume(dir, List.of())) {
+            assertEquals(4, t.step());
+            assertFalse(Files.exists(stale));
+            assertTrue(log.has("removing", stale.toString(), "did not finish"), log.warnings().toString());
+        }
+    }
+
+    @Test
     void aLatestPointerThatNamesNothingUsableIsReported() throws IOException {
         Path dir = tmp.resolve("runs/pointer");
         try (Trainer t = Trainer.create(config("pointer", "train.checkpoint_every=2"), false)) {
