@@ -78,6 +78,7 @@ public final class ConfigLoader {
     @SuppressWarnings("unchecked")
     public static Config loadRecorded(Path file, List<String> overrides) {
         Object tree = readFile(file);
+        merge(defaultTree(), tree, "", file.toString()); // an unknown key or a misplaced section is said first
         Map<String, Object> given = asMap(tree, file.toString());
         List<String> missing = new java.util.ArrayList<>();
         for (Map.Entry<String, Object> section : defaultTree().entrySet()) {
@@ -179,8 +180,12 @@ public final class ConfigLoader {
         if (Files.isDirectory(file)) {
             throw new UserError("config file " + file + " is a directory: pass a YAML file, e.g. --config configs/quickstart.yaml");
         }
-        if (!Files.isRegularFile(file)) {
+        if (!Files.exists(file)) {
             throw new UserError("config file " + file + " not found: pass an existing file, e.g. --config configs/quickstart.yaml");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new UserError("config file " + file + " is not a regular file (a device, a pipe): pass a YAML file, "
+                    + "e.g. --config configs/quickstart.yaml");
         }
         try {
             JsonNode tree = readOneDocument(YAML, file, "config file");

@@ -81,6 +81,27 @@ public final class Download {
         Path zip = dir.resolve(archive.fileName());
         try {
             Files.createDirectories(dir);
+            Path lockFile = dir.resolve("." + archive.fileName() + ".lock");
+            java.util.Optional<slt.ProcessLock> lock;
+            try {
+                lock = slt.ProcessLock.tryTake(lockFile);
+            } catch (IOException e) { // no locks on this file system: go ahead unprotected
+                return fetchLocked(archive, dir, target, zip);
+            }
+            if (lock.isEmpty()) {
+                throw new UserError("another slt process" + slt.ProcessLock.holder(lockFile) + " is downloading "
+                        + archive.fileName() + " into " + dir + ": wait for it to finish (or stop it), then run this again");
+            }
+            try (slt.ProcessLock held = lock.get()) {
+                return fetchLocked(archive, dir, target, zip);
+            }
+        } catch (IOException e) {
+            throw new UserError("cannot write into " + dir + ": " + e.getMessage() + " (check free space and permissions)");
+        }
+    }
+
+    private static Path fetchLocked(Archive archive, Path dir, Path target, Path zip) {
+        try {
             String present = Files.isRegularFile(zip) ? Sha256.of(zip) : null;
             if (present == null || !present.equals(archive.sha256())) {
                 Path part = dir.resolve(archive.fileName() + ".part");

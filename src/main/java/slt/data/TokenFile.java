@@ -120,6 +120,13 @@ public final class TokenFile {
             return fresh;
         } catch (AccessDeniedException e) {
             throw new UserError("cannot write the token cache in " + dir + ": set data.cache_dir to a writable directory");
+        } catch (java.nio.file.FileSystemException e) {
+            String why = (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName()) + " at " + e.getFile();
+            if (e.getFile() != null && Path.of(e.getFile()).toAbsolutePath().startsWith(source.toAbsolutePath())) {
+                throw new UserError("cannot read " + source + " (" + why + ")");
+            }
+            throw new UserError("cannot write the token cache in " + dir + " (" + why + "): set data.cache_dir to a "
+                    + "writable directory");
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new UserError(source + " is not valid UTF-8 " + firstInvalidUtf8(source) + ": WikiText files are UTF-8; "
                     + "download it again (./slt data download), or convert it (e.g. iconv -f latin1 -t utf-8)");

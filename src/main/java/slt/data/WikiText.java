@@ -18,6 +18,10 @@ public final class WikiText {
     public static Path file(Path dir, Config.Split split, Config.Variant variant) {
         String name = "wiki." + split.name().toLowerCase(Locale.ROOT) + "." + variant.name().toLowerCase(Locale.ROOT);
         Path file = dir.resolve(name);
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new UserError("data.path " + dir + " is a file: point it at the directory holding " + name
+                    + " (e.g. data/wikitext-103)");
+        }
         if (!Files.isRegularFile(file)) {
             String dataset = dir.getFileName() != null && dir.getFileName().toString().contains("wikitext-2")
                     ? "wikitext-2" : "wikitext-103";

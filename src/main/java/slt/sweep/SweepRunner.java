@@ -12,7 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import slt.train.ProcessLock;
+import slt.ProcessLock;
 import slt.train.RunDirectory;
 
 /**

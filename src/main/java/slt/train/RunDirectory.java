@@ -13,6 +13,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.Map;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import slt.ProcessLock;
 import slt.UserError;
 import slt.checkpoint.Checkpoints;
 import slt.config.Config;
@@ -55,6 +56,11 @@ public final class RunDirectory {
      * unless {@code force}, which moves it aside to {@code <name>.replaced-<time>} (nothing is deleted).
      */
     public static RunDirectory create(Path dir, boolean force) {
+        for (Path p = dir.toAbsolutePath().getParent(); p != null; p = p.getParent()) {
+            if (Files.exists(p) && !Files.isDirectory(p)) {
+                throw new UserError("run.dir: " + p + " is a file, not a directory: set run.dir to a directory");
+            }
+        }
         try {
             if (holdsRun(dir)) {
                 if (!force) {

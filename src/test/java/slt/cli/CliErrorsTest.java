@@ -182,7 +182,8 @@ class CliErrorsTest {
         Path data = Files.createDirectories(tmp.resolve("wikitext-103"));
         Files.writeString(data.resolve("wiki.valid.raw"), " = A = \n\n" + "word ".repeat(500) + "\n");
         Path runDir = Files.createDirectories(tmp.resolve("runs/r"));
-        Files.writeString(runDir.resolve("config.yaml"), "model:\n  preset: tiny\ndata:\n  seq_len: 16\n  path: " + data + "\n");
+        Files.writeString(runDir.resolve("config.yaml"), slt.config.ConfigLoader.toYaml(slt.config.ConfigLoader.load(null, List.of("model.preset=tiny",
+                "data.seq_len=16", "data.path=" + data)).resolved()));
         // a run directory needs a checkpoint before its data is read: give it an empty, valid one
         var state = new slt.checkpoint.RunState(1, 0, 0, Double.POSITIVE_INFINITY, -1, Double.NaN, -1, 0, 0, 0);
         new slt.checkpoint.Checkpoints(runDir).save(java.util.Map.of(), java.util.Map.of(), state, java.util.Map.of(), false, 2);
@@ -370,7 +371,8 @@ class CliErrorsTest {
         Path data = Files.createDirectories(tmp.resolve("wikitext-103"));
         Files.writeString(data.resolve("wiki.valid.raw"), " = A = \n\n" + "word ".repeat(500) + "\n");
         Path runDir = Files.createDirectories(tmp.resolve("runs/w"));
-        Files.writeString(runDir.resolve("config.yaml"), "model:\n  preset: tiny\ndata:\n  seq_len: 16\n  path: " + data + "\n");
+        Files.writeString(runDir.resolve("config.yaml"), slt.config.ConfigLoader.toYaml(slt.config.ConfigLoader.load(null, List.of("model.preset=tiny",
+                "data.seq_len=16", "data.path=" + data)).resolved()));
         var state = new slt.checkpoint.RunState(1, 0, 0, Double.POSITIVE_INFINITY, -1, Double.NaN, -1, 0, 0, 0);
         new slt.checkpoint.Checkpoints(runDir).save(java.util.Map.of(), java.util.Map.of(), state, java.util.Map.of(), false, 2);
         Files.writeString(runDir.resolve("checkpoints/latest"), "step-00000099\n"); // warned about, then ignored

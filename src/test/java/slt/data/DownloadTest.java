@@ -312,6 +312,18 @@ class DownloadTest {
         assertTrue(Files.exists(dir.resolve(ZIP_NAME)), "nothing of the user's is deleted");
     }
 
+    @Test
+    void aSecondDownloadIntoTheSameDirectoryIsRefusedNamingTheFirst() throws IOException {
+        // two downloads appended to one .part file and both failed their checksum
+        Download.Archive a = archive();
+        Files.createDirectories(dir);
+        try (slt.ProcessLock first = slt.ProcessLock.tryTake(dir.resolve("." + ZIP_NAME + ".lock")).orElseThrow()) {
+            UserError e = assertThrows(UserError.class, () -> Download.fetch(a, dir));
+            assertTrue(e.getMessage().contains("(pid " + ProcessHandle.current().pid() + ") is downloading"), e.getMessage());
+        }
+        assertUnpacked(Download.fetch(a, dir));
+    }
+
     // unzip on its own
 
     @Test

@@ -21,7 +21,7 @@ import slt.TestRuns;
 import slt.UserError;
 import slt.checkpoint.Checkpoints;
 import slt.cli.Main;
-import slt.train.ProcessLock;
+import slt.ProcessLock;
 import slt.train.RunDirectory;
 
 /**

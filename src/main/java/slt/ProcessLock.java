@@ -1,4 +1,4 @@
-package slt.train;
+package slt;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
