@@ -289,7 +289,7 @@ public final class Trainer implements AutoCloseable {
             line.put("epoch", 0.0);
             line.put("val_loss", initial);
             line.put("val_ppl", Math.exp(initial));
-            run.appendMetrics(line);
+            appendMetrics(line);
             LOG.info("step 0 (untrained): val_loss {} val_ppl {}", String.format("%.4f", initial),
                     String.format("%.2f", Math.exp(initial)));
         }
@@ -336,7 +336,7 @@ public final class Trainer implements AutoCloseable {
                     bar.setExtraMessage(String.format("loss %.3f val %.3f", loss, lastValLoss));
                 }
                 if (line != null) {
-                    run.appendMetrics(line);
+                    appendMetrics(line);
                     LOG.info("step {}/{} epoch {} loss {} lr {} {} tok/s{}", step, total, line.get("epoch"),
                             String.format("%.4f", (double) line.get("loss")), String.format("%.3g", lr),
                             Math.round((double) line.get("tokens_per_s")),
@@ -356,7 +356,11 @@ public final class Trainer implements AutoCloseable {
             }
         }
         Map<String, Object> summary = summary();
-        run.writeSummary(summary);
+        try {
+            run.writeSummary(summary);
+        } catch (IOException e) {
+            throw cannotWrite(RunDirectory.SUMMARY, e);
+        }
         LOG.info("done: best val_loss {} (ppl {}) at step {}; summary in {}",
                 String.format("%.4f", bestValLoss), String.format("%.2f", Math.exp(bestValLoss)), bestStep,
                 run.path().resolve(RunDirectory.SUMMARY));
@@ -433,6 +437,23 @@ public final class Trainer implements AutoCloseable {
             profile.steps++;
         }
         return loss;
+    }
+
+    /** Appends a line to metrics.jsonl; a failing write (a full disk) stops the run saying what to do. */
+    private void appendMetrics(Map<String, Object> line) {
+        try {
+            run.appendMetrics(line);
+        } catch (IOException e) {
+            throw cannotWrite(RunDirectory.METRICS, e);
+        }
+    }
+
+    private UserError cannotWrite(String file, IOException e) {
+        return new UserError("cannot write " + run.path().resolve(file) + " (" + e.getMessage() + "): free disk space or "
+                + "fix permissions, then " + (savedStep >= 0 ? "continue from the checkpoint of step " + savedStep
+                + " (it holds its own copy of the metrics) with ./slt resume " + run.path()
+                : "start again: no checkpoint was written yet (./slt train --config "
+                        + run.path().resolve(RunDirectory.CONFIG) + " --force)"));
     }
 
     /** The first trained tensor (null if nothing trains): what profiled phases wait for. */

@@ -282,6 +282,18 @@ class ResumeTest {
     }
 
     @Test
+    void aMetricsFileThatCannotBeWrittenStopsTheRunWithAOneLineError() throws IOException {
+        // an IOException from metrics.jsonl (a full disk) used to end the run with a stack trace, exit 1
+        try (Trainer t = Trainer.create(config("nometrics"), false)) {
+            Files.createDirectories(tmp.resolve("runs/nometrics").resolve(RunDirectory.METRICS)); // any write fails
+            UserError e = assertThrows(UserError.class, t::run);
+            assertTrue(e.getMessage().contains("cannot write " + tmp.resolve("runs/nometrics").resolve(RunDirectory.METRICS))
+                    && e.getMessage().contains("no checkpoint was written yet") && e.getMessage().contains("--force"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void aFailingCheckpointWriteStopsTheRunAndKeepsThePreviousCheckpoint() throws IOException {
         Path dir = tmp.resolve("runs/full");
         try (Trainer t = Trainer.create(config("full", "train.checkpoint_every=2"), false)) {
