@@ -53,9 +53,7 @@ public record Ticket(String configYaml, long step, double valLoss, Map<String, M
                 continue;
             }
             boolean[] keep;
-            try (NDArray bool = w.mask().toType(DataType.BOOLEAN, false)) {
-                keep = Host.booleans(bool);
-            }
+            keep = Host.booleans(w.mask());
             byte[] bits = new byte[(keep.length + 7) / 8];
             long kept = 0;
             for (int i = 0; i < keep.length; i++) {
@@ -84,9 +82,9 @@ public record Ticket(String configYaml, long step, double valLoss, Map<String, M
                 throw new IllegalArgumentException("ticket has no mask of shape " + w.weight().getShape() + " for " + w.name());
             }
             int n = Math.toIntExact(m.numel());
-            float[] values = new float[n];
+            boolean[] values = new boolean[n];
             for (int i = 0; i < n; i++) {
-                values[i] = (m.bits()[i >>> 3] >>> (i & 7)) & 1;
+                values[i] = ((m.bits()[i >>> 3] >>> (i & 7)) & 1) != 0;
             }
             NDManager manager = w.weight().getArray().getManager();
             w.setMask(manager.create(values, new Shape(m.shape())));

@@ -15,7 +15,6 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +26,8 @@ import java.util.Map;
  *   x = wte[ids] + wpe[0:T]
  *   for each block:  x = x + attn(ln(x));  x = x + mlp(ln(x))
  *   logits = logit_scale * ln(x) wte^T                      (LM head tied to the token embedding)
- *   attn(x) = c_proj(softmax(q k^T / sqrt(hd) + causal) v),  [q k v] = c_attn(x) split in heads
- *   mlp(x)  = c_proj(gelu_tanh(c_fc(x)))
+ *   attn(x) = c_proj(softmax(q k^T / sqrt(hd) + causal) v),  [q k v] = c_attn(x) split in heads (one fused kernel)
+ *   mlp(x)  = c_proj(gelu_tanh(c_fc(x)))                    (gelu_tanh: one fused kernel, see Kernels)
  * </pre>
  *
  * No biases, no dropout, LayerNorms non-affine (frozen at gamma 1, beta 0). Tensor names follow
@@ -36,16 +35,15 @@ import java.util.Map;
  * Input: token ids (B, T) int64; output: logits (B, T, vocab).
  */
 public final class Gpt2 extends AbstractBlock {
-    private static final double GELU_C = Math.sqrt(2 / Math.PI);
 
     private final ModelSpec spec;
     private final MaskedEmbedding wte;
     private final MaskedEmbedding wpe;
     private final List<Layer> layers = new ArrayList<>();
     private final List<MaskedBlock> weights = new ArrayList<>();
-    private final Map<Long, NDArray> causalMasks = new HashMap<>();
     private NDArray lnGamma;
     private NDArray lnBeta;
+    private Kernels kernels;
 
     public Gpt2(ModelSpec spec) {
         this.spec = spec;
@@ -83,6 +81,26 @@ public final class Gpt2 extends AbstractBlock {
         return out;
     }
 
+    /**
+     * The gradients of the trained tensors after a step's backward passes, named as
+     * {@link #trainable()} names them (straight-through for scores, autograd's for dense weights).
+     */
+    public Map<String, NDArray> gradients() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        for (MaskedBlock w : weights) {
+            Parameter p = w.trainable();
+            if (p != null) {
+                out.put(w.name() + (p == w.scores() ? ".scores" : ".weight"), w.gradient());
+            }
+        }
+        return out;
+    }
+
+    /** Forgets the step's gradients (see {@link MaskedBlock#clearGradient()}). */
+    public void clearGradients() {
+        weights.forEach(MaskedBlock::clearGradient);
+    }
+
     /** Copies saved trained tensors (as {@link #trainable()} names them) into the model, in place. */
     public void loadTrainable(Map<String, NDArray> saved) {
         Map<String, Parameter> params = trainable();
@@ -99,6 +117,11 @@ public final class Gpt2 extends AbstractBlock {
         }
     }
 
+    /** The fused kernels on this model's device (GELU, AdamW). */
+    public Kernels kernels() {
+        return kernels;
+    }
+
     /** Every weight tensor in a fixed order (wte, wpe, then each layer's c_attn, c_proj, c_fc, c_proj). */
     public List<MaskedBlock> weights() {
         return Collections.unmodifiableList(weights);
@@ -108,24 +131,47 @@ public final class Gpt2 extends AbstractBlock {
         return spec;
     }
 
-    /** Logits (B, T, vocab) for token ids (B, T). */
+    /** Logits (B, T, vocab) for token ids (B, T): {@link #head} of {@link #hidden}. */
     public NDArray logits(NDArray ids) {
+        NDArray h = hidden(ids);
+        return Scoped.call(() -> head(h));
+    }
+
+    /**
+     * The final hidden states (B, T, d) for token ids (B, T): embeddings, the blocks, and the final
+     * LayerNorm; what the tied LM head ({@link #head}) turns into logits.
+     */
+    public NDArray hidden(NDArray ids) {
         long t = ids.getShape().get(1);
         if (t > spec.context()) {
             throw new IllegalArgumentException("sequence of " + t + " tokens exceeds the model's " + spec.context() + " positions");
         }
         NDArray tokenTable = wte.effectiveWeight();
         NDArray x = MaskedEmbedding.lookup(ids, tokenTable).add(wpe.effectiveWeight().get("0:" + t));
-        NDArray causal = causalMask(t, ids.getManager());
         for (Layer layer : layers) {
             NDArray in = x;
-            x = Scoped.call(() -> layer.forward(in, causal)); // the layer's temporaries die here
+            x = Scoped.call(() -> layer.forward(in)); // the layer's temporaries die here
         }
         NDArray last = x;
-        return Scoped.call(() -> {
-            NDArray logits = linear(layerNorm(last), tokenTable);
-            return spec.logitScale() == 1.0 ? logits : Constants.mul(logits, spec.logitScale());
-        });
+        return Scoped.call(() -> layerNorm(last));
+    }
+
+    /** Logits (..., vocab) of hidden states (..., d): the LM head tied to the token embedding, times logit_scale. */
+    public NDArray head(NDArray hidden) {
+        NDArray logits = linear(hidden, wte.effectiveWeight());
+        return spec.logitScale() == 1.0 ? logits : Constants.mul(logits, spec.logitScale());
+    }
+
+    /**
+     * Rows of hidden states per call of {@link #head} when a whole batch's logits are not needed at
+     * once (training and evaluation): only one chunk's logits, log-probabilities and their gradient
+     * (3 x 2048 x 50,257 floats, 1.2 GB) live at a time, where a micro-batch of 8 x 1024 tokens would
+     * hold 4.9 GB. Each chunk adds its share to the token table's gradient (a full vocab x d pass),
+     * which is why chunks are not smaller (measured: 128-row chunks made mini 2 x 512 steps 18 %
+     * slower on the CPU, docs/BENCHMARKS.md).
+     */
+    public long headChunkRows() {
+        return 2048;
     }
 
     @Override
@@ -146,6 +192,7 @@ public final class Gpt2 extends AbstractBlock {
         lnGamma = manager.ones(new Shape(spec.dModel()));
         lnBeta = manager.zeros(new Shape(spec.dModel()));
         NDScope.unregister(lnGamma, lnBeta);
+        kernels = Kernels.on(manager); // GELU in one kernel; closed with the manager
     }
 
     private NDArray layerNorm(NDArray x) {
@@ -153,31 +200,10 @@ public final class Gpt2 extends AbstractBlock {
                 .singletonOrThrow();
     }
 
-    /** (T, T) additive mask: 0 where key <= query, -inf above the diagonal; cached per length. */
-    private NDArray causalMask(long t, NDManager batchManager) {
-        return causalMasks.computeIfAbsent(t, len -> {
-            int n = Math.toIntExact(len);
-            float[] m = new float[n * n];
-            for (int q = 0; q < n; q++) {
-                for (int k = q + 1; k < n; k++) {
-                    m[q * n + k] = Float.NEGATIVE_INFINITY;
-                }
-            }
-            NDArray mask = lnGamma.getManager().create(m, new Shape(len, len)).toDevice(batchManager.getDevice(), false);
-            NDScope.unregister(mask);
-            return mask;
-        });
-    }
-
     private static NDArray linear(NDArray x, NDArray weight) {
         return Linear.linear(x, weight).singletonOrThrow();
     }
 
-    /** GELU with GPT-2's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-    static NDArray geluTanh(NDArray x) {
-        NDArray inner = Constants.mul(Constants.mul(x.mul(x).mul(x), 0.044715).add(x), GELU_C);
-        return Constants.mul(Constants.add(inner.tanh(), 1).mul(x), 0.5);
-    }
 
     private <B extends MaskedBlock> B register(B block) {
         weights.add(block);
@@ -210,24 +236,23 @@ public final class Gpt2 extends AbstractBlock {
                     Gpt2Init.scores(seed, p + "mlp.c_proj"), spec.rescale())));
         }
 
-        NDArray forward(NDArray x, NDArray causal) {
-            x = x.add(attention(layerNorm(x), causal));
-            return x.add(linear(geluTanh(linear(layerNorm(x), cFc.effectiveWeight())),
+        NDArray forward(NDArray x) {
+            x = x.add(attention(layerNorm(x)));
+            return x.add(linear(kernels.geluTanh(linear(layerNorm(x), cFc.effectiveWeight())),
                     mlpProj.effectiveWeight()));
         }
 
-        private NDArray attention(NDArray x, NDArray causal) {
+        private NDArray attention(NDArray x) {
             Shape s = x.getShape();
             long b = s.get(0);
             long t = s.get(1);
             int h = spec.nHead();
             int hd = spec.headDim();
             NDList qkv = linear(x, cAttn.effectiveWeight()).split(3, 2);
-            NDArray q = Constants.mul(heads(qkv.get(0), b, t, h, hd), 1.0 / Math.sqrt(hd));
+            NDArray q = heads(qkv.get(0), b, t, h, hd);
             NDArray k = heads(qkv.get(1), b, t, h, hd);
             NDArray v = heads(qkv.get(2), b, t, h, hd);
-            NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).add(causal).softmax(-1);
-            NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd);
+            NDArray y = kernels.causalAttention(q, k, v).transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd);
             return linear(y, attnProj.effectiveWeight());
         }
 

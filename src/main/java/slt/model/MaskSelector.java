@@ -77,7 +77,7 @@ public final class MaskSelector {
     }
 
     /**
-     * 0/1 float masks over the concatenation of {@code values} (each 1-D, non-negative) that keep
+     * Boolean masks over the concatenation of {@code values} (each 1-D, non-negative) that keep
      * exactly the {@code k} largest entries, ties broken towards the lowest concatenated index.
      */
     static List<NDArray> selectFlat(List<NDArray> values, long k) {
@@ -185,7 +185,7 @@ public final class MaskSelector {
         List<NDArray> masks() {
             List<NDArray> out = new ArrayList<>();
             for (NDArray v : values) {
-                out.add(trivial() ? (k <= 0 ? v.zerosLike() : v.onesLike()) : v.gte(t).toType(DataType.FLOAT32, false));
+                out.add(trivial() ? (k <= 0 ? v.zerosLike() : v.onesLike()).toType(DataType.BOOLEAN, false) : v.gte(t));
             }
             return out;
         }
@@ -211,7 +211,7 @@ public final class MaskSelector {
                     keep = keep.logicalOr(eq.logicalAnd(eq.toType(DataType.INT64, false).cumSum(0).lte(count(eq, need))));
                     need = 0;
                 }
-                out.add(keep.toType(DataType.FLOAT32, false));
+                out.add(keep);
             }
             return out;
         }

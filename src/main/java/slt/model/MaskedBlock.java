@@ -2,13 +2,15 @@ package slt.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.training.initializer.Initializer;
 
 /**
- * Edge-popup (Ramanujan et al. 2020): the whole algorithm lives in {@link #effectiveWeight()}.
+ * Edge-popup (Ramanujan et al. 2020): the whole algorithm lives in {@link #setMask} (forward) and
+ * {@link #scoreGradient()} (backward).
  *
  * <p>A weight W keeps its random initialisation, frozen. A trainable score S of the same shape
  * ranks its entries, and the forward pass uses W * M, where the 0/1 mask M keeps the entries with
@@ -18,9 +20,10 @@ import ai.djl.training.initializer.Initializer;
  *
  * <pre>  dL/dS = dL/d(W*M) * W * sign(S)</pre>
  *
- * With no custom autograd in DJL, the estimator is one line: {@code m = M + (|S| - stop(|S|))}.
- * Its value is exactly M (the bracket is exactly 0); its derivative with respect to S is sign(S).
- * So {@code W * m} is W * M going forward and gives the gradient above going backward.
+ * With no custom autograd in DJL, that is done by hand: W * M is computed once per optimizer step
+ * as a leaf of autograd's graph ({@link #effectiveWeight()}), autograd sums dL/d(W*M) over the
+ * step's micro-batches into the leaf's gradient, and {@link #scoreGradient()} turns it into dL/dS
+ * with the formula above. (PyTorch's hidden-networks does the same in an autograd.Function.)
  *
  * <p>Roles: MASKED (the above), FROZEN (W used as is, nothing trains: unmasked embeddings), and
  * TRAINED (W itself trains: the dense "trained model" baseline).
@@ -36,6 +39,7 @@ public abstract class MaskedBlock extends AbstractBlock {
     private final Parameter scores;
     private final float rescale;
     private NDArray mask;
+    private NDArray effective; // W * M (* rescale): this step's leaf, MASKED only
 
     protected MaskedBlock(
             String name, Shape shape, Role role, Initializer weightInit, Initializer scoreInit, double rescale) {
@@ -54,41 +58,85 @@ public abstract class MaskedBlock extends AbstractBlock {
                 .setType(Parameter.Type.OTHER)
                 .optShape(shape)
                 .optInitializer(scoreInit)
-                .optRequiresGrad(true)
+                .optRequiresGrad(false) // its gradient comes from scoreGradient(), not from autograd
                 .build());
     }
 
-    /** W * M with the straight-through gradient into S (MASKED), or W itself. */
+    /** W * M (MASKED: this step's leaf, whose gradient autograd accumulates), or W itself. */
     public NDArray effectiveWeight() {
-        NDArray w = weight.getArray();
         if (role != Role.MASKED) {
-            return w;
+            return weight.getArray();
         }
-        if (mask == null) {
+        if (effective == null) {
             throw new IllegalStateException(name + ": no mask yet; MaskSelector.update must run first");
         }
-        return Scoped.call(() -> { // |S| and m are freed on return; autograd keeps what it needs
-            NDArray a = scores.getArray().abs();
-            NDArray m = mask.add(a.sub(a.stopGradient()));
-            NDArray wm = w.mul(m);
-            return rescale == 1f ? wm : Constants.mul(wm, rescale);
-        });
+        return effective;
     }
 
-    /** Installs this step's 0/1 mask (owned by this block from now on; the previous one is freed). */
+    /**
+     * Installs this step's boolean mask (owned by this block from now on; the previous one is freed)
+     * and computes the step's effective weight W * M (times the rescale factor), a fresh leaf that
+     * collects dL/d(W*M) over the step's backward passes.
+     */
     public void setMask(NDArray newMask) {
-        if (!newMask.getShape().equals(weight.getArray().getShape())) {
-            throw new IllegalArgumentException(name + ": mask shape " + newMask.getShape()
-                    + " != weight shape " + weight.getArray().getShape());
+        if (!newMask.getShape().equals(weight.getArray().getShape()) || newMask.getDataType() != DataType.BOOLEAN) {
+            throw new IllegalArgumentException(name + ": mask " + newMask.getDataType() + " " + newMask.getShape()
+                    + " is not a boolean mask of the weight's shape " + weight.getArray().getShape());
         }
         NDScope.unregister(newMask);
         if (mask != null) {
             mask.close();
         }
         mask = newMask;
+        if (effective != null) {
+            effective.close();
+        }
+        NDArray wm = weight.getArray().mul(mask); // float x boolean: promoted in the kernel, no 0/1 float copy
+        effective = rescale == 1f ? wm : Constants.mul(wm, rescale);
+        if (effective != wm) {
+            wm.close();
+        }
+        NDScope.unregister(effective);
+        effective.setRequiresGradient(true);
     }
 
-    /** The current 0/1 mask, or null before the first {@link MaskSelector#update}. */
+    /**
+     * The straight-through gradient of the scores, dL/dS = dL/d(W*M) * W * sign(S), from the
+     * gradient the effective weight collected (times the rescale factor when there is one). A new
+     * array in the caller's scope.
+     */
+    public NDArray scoreGradient() {
+        if (role != Role.MASKED) {
+            throw new IllegalStateException(name + " has no scores (" + role + ")");
+        }
+        return Scoped.call(() -> { // in place on the leaf's gradient, which the next step's leaf replaces
+            NDArray g = effectiveWeight().getGradient();
+            if (rescale != 1f) {
+                g = Constants.mul(g, rescale);
+            }
+            return g.muli(weight.getArray()).muli(scores.getArray().sign());
+        });
+    }
+
+    /** The gradient of the trained tensor (MASKED: {@link #scoreGradient()}; TRAINED: autograd's, of W). */
+    public NDArray gradient() {
+        if (role == Role.FROZEN) {
+            throw new IllegalStateException(name + " is frozen: it has no gradient");
+        }
+        return role == Role.MASKED ? scoreGradient() : weight.getArray().getGradient(); // a handle on W's gradient
+    }
+
+    /** Forgets this step's gradients (TRAINED: zeroes W's; MASKED: the next mask brings a fresh leaf). */
+    public void clearGradient() {
+        if (role == Role.TRAINED) {
+            try (NDScope ignored = new NDScope()) {
+                NDArray g = weight.getArray().getGradient();
+                g.subi(g);
+            }
+        }
+    }
+
+    /** The current mask (boolean: true = kept), or null before the first {@link MaskSelector#update}. */
     public NDArray mask() {
         return mask;
     }

@@ -238,7 +238,7 @@ public final class TicketAnatomy {
             float[] maskValues = null;
             if (kind == Kind.QKV || kind == Kind.O) {
                 weight = Host.floats(w.weight().getArray());
-                maskValues = Host.floats(mask);
+                maskValues = Host.floats(mask.toType(DataType.FLOAT32, false));
                 if (kind == Kind.O) {
                     tensorMagnitude = magnitude(weight, maskValues);
                 }

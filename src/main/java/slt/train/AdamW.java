@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import slt.model.Host;
+import slt.model.Kernels;
 
 /**
  * AdamW (Loshchilov and Hutter) exactly as torch.optim.AdamW computes it, with its state kept
@@ -22,27 +23,28 @@ import slt.model.Host;
  *   w = w - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  * </pre>
  *
- * Gradients are zeroed after the update (the PyTorch engine accumulates them across backward
- * passes, which is what gradient accumulation relies on).
+ * The update is libtorch's fused kernel ({@code torch._fused_adamw_}, what
+ * {@code torch.optim.AdamW(fused=True)} runs; see {@link Kernels}): one pass over each tensor. The
+ * gradients are given per step ({@link slt.model.Gpt2#gradients()}); the caller clears them.
  */
 public final class AdamW {
     private final Map<String, Parameter> params;
     private final Map<String, NDArray[]> moments = new LinkedHashMap<>();
-    private final float beta1;
-    private final float beta2;
-    private final float eps;
-    private final float weightDecay;
+    private final Kernels kernels;
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
     private long step;
-    /** beta1, 1 - beta1, beta2, 1 - beta2, eps as device scalars: an op with a Java number would upload it, per tensor. */
-    private final NDArray[] constants;
 
     /** Creates zero moments for every parameter now, outside any NDScope. */
-    public AdamW(Map<String, Parameter> params, double beta1, double beta2, double eps, double weightDecay) {
+    public AdamW(Map<String, Parameter> params, Kernels kernels, double beta1, double beta2, double eps, double weightDecay) {
         this.params = new LinkedHashMap<>(params);
-        this.beta1 = (float) beta1;
-        this.beta2 = (float) beta2;
-        this.eps = (float) eps;
-        this.weightDecay = (float) weightDecay;
+        this.kernels = kernels;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
         for (Map.Entry<String, Parameter> e : this.params.entrySet()) {
             NDArray w = e.getValue().getArray();
             NDArray m = w.zerosLike();
@@ -50,16 +52,11 @@ public final class AdamW {
             NDScope.unregister(m, v);
             moments.put(e.getKey(), new NDArray[] {m, v});
         }
-        NDArray like = this.params.isEmpty() ? null : this.params.values().iterator().next().getArray();
-        constants = like == null ? new NDArray[0] : new NDArray[] {
-            scalar(like, this.beta1), scalar(like, 1 - this.beta1), scalar(like, this.beta2), scalar(like, 1 - this.beta2),
-            scalar(like, this.eps)};
-        NDScope.unregister(constants);
     }
 
     /**
-     * A float32 scalar on {@code like}'s device, filled there (torch::full: no host-to-device copy).
-     * The same value DJL would upload for {@code x.mul(value)}, so results are bit for bit the same.
+     * A float32 scalar on {@code like}'s device, filled there (torch::full: no host-to-device copy,
+     * where {@code x.mul(value)} would upload the value).
      */
     private static NDArray scalar(NDArray like, float value) {
         return like.getManager().full(new Shape(), value, DataType.FLOAT32);
@@ -80,51 +77,39 @@ public final class AdamW {
         this.step = steps;
     }
 
-    /** One update of every parameter with learning rate {@code lr}; zeroes the gradients. */
-    public void step(double lr) {
+    /** One update of every parameter with learning rate {@code lr}, from {@code grads} (by parameter name). */
+    public void step(double lr, Map<String, NDArray> grads) {
         step++;
         if (params.isEmpty()) {
             return;
         }
-        double bc1 = 1 - Math.pow(beta1, step);
-        double bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-        NDArray b1 = constants[0];
-        NDArray oneMinusB1 = constants[1];
-        NDArray b2 = constants[2];
-        NDArray oneMinusB2 = constants[3];
-        NDArray epsilon = constants[4];
-        try (NDScope stepScope = new NDScope()) {
-            NDArray like = b1;
-            NDArray stepSize = scalar(like, (float) (lr / bc1));
-            NDArray decay = scalar(like, (float) (1 - lr * weightDecay));
-            NDArray bc2 = scalar(like, (float) bc2Sqrt);
-            for (Map.Entry<String, Parameter> e : params.entrySet()) {
-                try (NDScope ignored = new NDScope()) {
-                    NDArray w = e.getValue().getArray();
-                    NDArray g = w.getGradient();
-                    NDArray[] mv = moments.get(e.getKey());
-                    if (weightDecay != 0) {
-                        w.muli(decay);
-                    }
-                    mv[0].muli(b1).addi(g.mul(oneMinusB1));
-                    mv[1].muli(b2).addi(g.mul(g).muli(oneMinusB2));
-                    NDArray denom = mv[1].sqrt().divi(bc2).addi(epsilon);
-                    w.subi(mv[0].div(denom).muli(stepSize));
-                    g.subi(g);
-                }
+        List<NDArray> ws = new ArrayList<>();
+        List<NDArray> gs = new ArrayList<>();
+        List<NDArray> ms = new ArrayList<>();
+        List<NDArray> vs = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            NDArray g = grads.get(e.getKey());
+            if (g == null) {
+                throw new IllegalArgumentException("no gradient for " + e.getKey());
             }
+            ws.add(e.getValue().getArray());
+            gs.add(g);
+            ms.add(moments.get(e.getKey())[0]);
+            vs.add(moments.get(e.getKey())[1]);
+        }
+        try (NDArray t = scalar(ws.get(0), step)) {
+            kernels.adamw(ws, gs, ms, vs, t, lr, beta1, beta2, weightDecay, eps);
         }
     }
 
     /**
-     * Global L2 norm of all gradients (for clipping and logging): per-tensor sums of squares in
+     * Global L2 norm of {@code grads} (for clipping and logging): per-tensor sums of squares in
      * float32 on the device, read with one transfer and added up in double in tensor order.
      */
-    public double gradNorm() {
+    public static double gradNorm(Map<String, NDArray> grads) {
         try (NDScope ignored = new NDScope()) {
             List<NDArray> squares = new ArrayList<>();
-            for (Parameter p : params.values()) {
-                NDArray g = p.getArray().getGradient();
+            for (NDArray g : grads.values()) {
                 squares.add(g.mul(g).sum());
             }
             double sq = 0;
@@ -135,15 +120,15 @@ public final class AdamW {
         }
     }
 
-    /** Scales every gradient by {@code factor} in place. */
-    public void scaleGradients(double factor) {
-        if (params.isEmpty()) {
+    /** Scales every gradient of {@code grads} by {@code factor} in place. */
+    public static void scaleGradients(Map<String, NDArray> grads, double factor) {
+        if (grads.isEmpty()) {
             return;
         }
         try (NDScope ignored = new NDScope()) {
-            NDArray f = scalar(constants[0], (float) factor);
-            for (Parameter p : params.values()) {
-                p.getArray().getGradient().muli(f);
+            NDArray f = scalar(grads.values().iterator().next(), (float) factor);
+            for (NDArray g : grads.values()) {
+                g.muli(f);
             }
         }
     }

@@ -31,7 +31,9 @@ public final class Evaluator {
                 }
                 try (NDScope ignored = new NDScope()) {
                     NDList b = set.batch(manager, idx);
-                    NDArray sum = Losses.nllSum(model.logits(b.get(0)), b.get(1)).stopGradient(); // no graph kept
+                    NDArray h = model.hidden(b.get(0));
+                    long rows = b.get(1).size();
+                    NDArray sum = Losses.chunkedNllSum(model, h.reshape(rows, h.getShape().get(2)), b.get(1).reshape(rows), null);
                     NDScope.unregister(sum);
                     sums.add(sum);
                     tokens += b.get(1).size();

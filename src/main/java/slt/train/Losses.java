@@ -1,7 +1,12 @@
 package slt.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import java.util.function.Consumer;
 import slt.model.Constants;
+import slt.model.Gpt2;
+import slt.model.Scoped;
 
 /** Token-level cross-entropy of next-token logits. */
 public final class Losses {
@@ -12,8 +17,40 @@ public final class Losses {
         return logits.logSoftmax(-1).gather(targets.expandDims(-1), -1).sum().neg();
     }
 
-    /** Mean cross-entropy per token (the training loss). */
+    /** Mean cross-entropy per token. */
     public static NDArray crossEntropy(NDArray logits, NDArray targets) {
         return Constants.div(nllSum(logits, targets), targets.size());
+    }
+
+    /**
+     * The summed negative log-likelihood of {@code targets} (N) under the LM head applied to
+     * {@code hidden} (N, d), a chunk of {@link Gpt2#headChunkRows()} rows at a time, so that only
+     * one chunk's logits (N x vocab in all) live at once. {@code eachChunk}, when not null, gets every
+     * chunk's loss while its graph is alive (training: its backward pass). Returns the sum as a
+     * float32 scalar on the device, without a graph.
+     */
+    public static NDArray chunkedNllSum(Gpt2 model, NDArray hidden, NDArray targets, Consumer<NDArray> eachChunk) {
+        long n = hidden.getShape().get(0);
+        long rows = model.headChunkRows();
+        NDArray total = null;
+        for (long from = 0; from < n; from += rows) {
+            long to = Math.min(n, from + rows);
+            try (NDScope ignored = new NDScope()) {
+                NDIndex range = new NDIndex(from + ":" + to);
+                NDArray nll = Scoped.call(() -> nllSum(model.head(hidden.get(range)), targets.get(range)));
+                if (eachChunk != null) {
+                    eachChunk.accept(nll);
+                }
+                NDArray value = nll.stopGradient(); // the number, without the chunk's graph
+                NDArray sum = total == null ? value : total.add(value);
+                NDScope.unregister(sum);
+                if (total != null) {
+                    total.close();
+                }
+                total = sum;
+            }
+        }
+        NDScope.register(total);
+        return total;
     }
 }

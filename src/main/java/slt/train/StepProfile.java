@@ -7,7 +7,8 @@ import slt.model.Host;
 
 /**
  * Where the time of optimizer steps goes, for {@code slt bench}: mask selection, batch creation,
- * forward, backward, optimizer update. Each phase ends by reading one value of its last result,
+ * forward (the blocks, up to the final hidden states), backward (the LM head and the loss, chunk by
+ * chunk with each chunk's backward pass, then the blocks' backward pass), optimizer update. Each phase ends by reading one value of its last result,
  * which waits for the device, so GPU phases are not hidden by asynchronous execution (the extra
  * synchronisation makes profiled steps slightly slower than unprofiled ones).
  */

@@ -84,7 +84,7 @@ public final class Trainer implements AutoCloseable {
         this.manager = NDManager.newBaseManager(device);
         this.model = Gpt2.create(ModelSpec.from(config), manager);
         Config.Train t = config.train();
-        this.optimizer = new AdamW(model.trainable(), t.beta1(), t.beta2(), t.eps(), t.weightDecay());
+        this.optimizer = new AdamW(model.trainable(), model.kernels(), t.beta1(), t.beta2(), t.eps(), t.weightDecay());
         this.schedule = new LrSchedule(t.lr(), t.minLr(), t.warmupSteps(), t.totalSteps());
     }
 
@@ -392,19 +392,28 @@ public final class Trainer implements AutoCloseable {
                     try (NDScope ignored = new NDScope()) {
                         long t1 = System.nanoTime();
                         NDList batch = trainSet.batch(manager, sampler.next(t.microBatch()));
+                        long tokens = batch.get(1).size();
                         long t2 = System.nanoTime();
-                        // the logits (B x T x vocab floats) are freed here; log-softmax keeps its own output for backward
-                        NDArray loss = Scoped.call(() -> Losses.crossEntropy(model.logits(batch.get(0)), batch.get(1)));
+                        // the blocks' forward pass; the LM head and the loss follow a chunk of rows at a time,
+                        // each chunk's backward pass right after it (only one chunk's logits live at once),
+                        // then the blocks' backward pass from the gradient the chunks left on the hidden states
+                        NDArray h = Scoped.call(() -> model.hidden(batch.get(0)));
+                        NDArray flat = h.reshape(tokens, h.getShape().get(2));
+                        NDArray leaf = flat.stopGradient();
+                        leaf.setRequiresGradient(true);
                         if (profile != null) {
-                            StepProfile.sync(loss);
+                            StepProfile.sync(leaf);
                         }
                         long t3 = System.nanoTime();
-                        collector.backward(Constants.div(loss, accumulation));
-                        NDArray value = loss.stopGradient();
+                        double scale = (double) tokens * accumulation;
+                        NDArray nll = Losses.chunkedNllSum(model, leaf, batch.get(1).reshape(tokens),
+                                chunk -> collector.backward(Constants.div(chunk, scale)));
+                        collector.backward(flat.mul(leaf.getGradient()).sum()); // d/dh = what the head sent back
+                        NDArray value = Constants.div(nll, tokens); // the micro-batch's mean loss, on the device
                         NDScope.unregister(value);
                         losses.add(value);
                         if (profile != null) {
-                            StepProfile.sync(anyGradient(loss));
+                            StepProfile.sync(anyGradient(nll));
                             long t4 = System.nanoTime();
                             profile.dataNs += t2 - t1;
                             profile.forwardNs += t3 - t2;
@@ -424,13 +433,17 @@ public final class Trainer implements AutoCloseable {
             return loss;
         }
         long t5 = System.nanoTime();
-        if (t.gradClip() != null) {
-            double norm = optimizer.gradNorm();
-            if (norm > t.gradClip()) {
-                optimizer.scaleGradients(t.gradClip() / norm);
+        try (NDScope ignored = new NDScope()) {
+            Map<String, NDArray> grads = model.gradients(); // dL/dS by the straight-through rule; dense: autograd's
+            if (t.gradClip() != null) {
+                double norm = AdamW.gradNorm(grads);
+                if (norm > t.gradClip()) {
+                    AdamW.scaleGradients(grads, t.gradClip() / norm);
+                }
             }
+            optimizer.step(lr, grads);
         }
-        optimizer.step(lr);
+        model.clearGradients();
         if (profile != null) {
             StepProfile.sync(anyTrained());
             profile.optimizerNs += System.nanoTime() - t5;
@@ -461,10 +474,14 @@ public final class Trainer implements AutoCloseable {
         return model.trainable().values().stream().findFirst().map(Parameter::getArray).orElse(null);
     }
 
-    /** The gradient of the first trained tensor, or {@code fallback} when nothing trains. */
+    /** The gradient autograd accumulated for the first trained tensor, or {@code fallback} when nothing trains. */
     private NDArray anyGradient(NDArray fallback) {
-        NDArray w = anyTrained();
-        return w == null ? fallback : w.getGradient();
+        for (MaskedBlock w : model.weights()) {
+            if (w.role() != MaskedBlock.Role.FROZEN) {
+                return w.effectiveWeight().getGradient();
+            }
+        }
+        return fallback;
     }
 
     /** Validation loss of the current scores (masks recomputed from them first). */

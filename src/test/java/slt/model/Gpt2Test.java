@@ -175,7 +175,7 @@ class Gpt2Test {
             for (MaskedBlock b : model.weights()) {
                 float[] weight = b.weight().getArray().toFloatArray();
                 double[] eff = new double[weight.length];
-                float[] mask = b.role() == MaskedBlock.Role.MASKED ? b.mask().toFloatArray() : null;
+                float[] mask = b.role() == MaskedBlock.Role.MASKED ? b.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray() : null;
                 double scale = b.role() == MaskedBlock.Role.MASKED ? s.rescale() : 1.0;
                 for (int i = 0; i < eff.length; i++) {
                     eff[i] = weight[i] * (mask == null ? 1 : mask[i]) * scale;

@@ -51,7 +51,7 @@ class MaskSelectorTest {
                     l.initialize(m, DataType.FLOAT32, new Shape(1, n));
                     MaskSelector.update(List.of(l), density, Config.Scope.TENSOR);
                     long k = Math.round(density * n);
-                    float[] got = l.mask().toFloatArray();
+                    float[] got = l.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
                     assertArrayEquals(reference(s, k), got, "n=" + n + " density=" + density);
                     assertEquals(k, sum(got));
                 }
@@ -73,7 +73,7 @@ class MaskSelectorTest {
                 MaskedLinear l = layer("ties", s, 3, 167);
                 l.initialize(m, DataType.FLOAT32, new Shape(1, 167));
                 MaskSelector.update(List.of(l), density, Config.Scope.TENSOR);
-                assertArrayEquals(reference(s, Math.round(density * n)), l.mask().toFloatArray(), "density " + density);
+                assertArrayEquals(reference(s, Math.round(density * n)), l.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray(), "density " + density);
             }
         }
     }
@@ -110,14 +110,14 @@ class MaskSelectorTest {
             float[] got = new float[all.length];
             off = 0;
             for (MaskedBlock l : layers) {
-                float[] part = l.mask().toFloatArray();
+                float[] part = l.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
                 System.arraycopy(part, 0, got, off, part.length);
                 off += part.length;
             }
             assertArrayEquals(expected, got);
             // per tensor the kept fraction differs from 0.3: it really is one global threshold
-            double first = (double) sum(layers.get(0).mask().toFloatArray()) / sizes[0];
-            double second = (double) sum(layers.get(1).mask().toFloatArray()) / sizes[1];
+            double first = (double) sum(layers.get(0).mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray()) / sizes[0];
+            double second = (double) sum(layers.get(1).mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray()) / sizes[1];
             assertEquals(true, Math.abs(first - second) > 0.05, "tensor densities " + first + " vs " + second);
         }
     }
@@ -142,7 +142,7 @@ class MaskSelectorTest {
                     MaskedLinear l = layer("big", s, 1, n);
                     l.initialize(m, DataType.FLOAT32, new Shape(1, n));
                     MaskSelector.update(List.of(l), density, Config.Scope.TENSOR);
-                    assertArrayEquals(reference(s, Math.round(density * n)), l.mask().toFloatArray(), "density " + density);
+                    assertArrayEquals(reference(s, Math.round(density * n)), l.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray(), "density " + density);
                 }
             }
         }
@@ -195,10 +195,10 @@ class MaskSelectorTest {
             l.initialize(m, DataType.FLOAT32, new Shape(1, 2));
             MaskSelector.update(List.of(l), 0.5, Config.Scope.TENSOR);
             NDArray first = l.mask();
-            assertArrayEquals(new float[] {0, 0, 1, 1}, first.toFloatArray());
+            assertArrayEquals(new boolean[] {false, false, true, true}, first.toBooleanArray());
             l.scores().getArray().muli(-1).addi(m.create(new float[] {1, 1, 0, 0}, new Shape(2, 2)).neg());
             MaskSelector.update(List.of(l), 0.5, Config.Scope.TENSOR);
-            assertArrayEquals(new float[] {1, 1, 0, 0}, l.mask().toFloatArray());
+            assertArrayEquals(new float[] {1, 1, 0, 0}, l.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray());
             assertEquals(true, first.isReleased(), "previous mask freed");
         }
     }

@@ -69,7 +69,7 @@ class MaskedBlockTest {
                     (mm, shape, dt) -> mm.create(w, shape), (mm, shape, dt) -> mm.create(s, shape), 1.0);
             layer.initialize(m, DataType.FLOAT32, new Shape(BATCH, IN));
             MaskSelector.update(List.of(layer), density, Config.Scope.TENSOR);
-            float[] mask = layer.mask().toFloatArray();
+            float[] mask = layer.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
 
             // the forward pass keeps exactly the round(density*n) largest |S|
             int k = (int) Math.round(density * w.length);
@@ -102,7 +102,7 @@ class MaskedBlockTest {
                 forward = y.toFloatArray();
                 gc.backward(y.tanh().mul(cs).sum());
             }
-            grad = layer.scores().getArray().getGradient().toFloatArray();
+            grad = layer.scoreGradient().toFloatArray(); // the straight-through rule applied to dL/d(W*M)
 
             // forward equals x (W*M)^T computed independently
             for (int b = 0; b < BATCH; b++) {

@@ -122,7 +122,11 @@ class TicketAnatomyTest {
     }
 
     private static void set(MaskedBlock b, float[] mask) {
-        b.setMask(b.weight().getArray().getManager().create(mask, b.weight().getShape()));
+        boolean[] kept = new boolean[mask.length];
+        for (int i = 0; i < mask.length; i++) {
+            kept[i] = mask[i] != 0;
+        }
+        b.setMask(b.weight().getArray().getManager().create(kept, b.weight().getShape()));
     }
 
     // ------------------------------------------------------------------ independent recomputation
@@ -212,7 +216,7 @@ class TicketAnatomyTest {
             Map<String, float[]> weights = new HashMap<>();
             Map<String, float[]> scores = new HashMap<>();
             for (MaskedBlock b : model.weights()) {
-                masks.put(b.name(), b.mask().toFloatArray());
+                masks.put(b.name(), b.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray());
                 weights.put(b.name(), b.weight().getArray().toFloatArray());
                 scores.put(b.name(), b.scores().getArray().toFloatArray());
             }

@@ -93,7 +93,7 @@ class TicketAndExportTest {
         try (LoadedModel m = LoadedModel.fromRun(runDir, LoadedModel.Which.BEST, null, List.of())) {
             m.ticket().write(file);
             for (MaskedBlock b : m.model().weights()) {
-                masks.add(b.mask().toFloatArray());
+                masks.add(b.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray());
             }
         }
         Ticket t = Ticket.read(file);
@@ -134,7 +134,7 @@ class TicketAndExportTest {
             assertEquals(1 / Math.sqrt(0.3), rescale, 1e-12);
             for (MaskedBlock b : m.model().weights()) {
                 float[] w = b.weight().getArray().toFloatArray();
-                float[] mask = b.mask().toFloatArray();
+                float[] mask = b.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
                 float[] e = new float[w.length];
                 for (int i = 0; i < w.length; i++) {
                     e[i] = w[i] * mask[i] * (float) rescale; // W * M * 1/sqrt(density), computed here

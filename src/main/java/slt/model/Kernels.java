@@ -1,0 +1,152 @@
+package slt.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * The fused libtorch kernels this tool needs and DJL 0.32 does not expose: GPT-2's tanh GELU in one
+ * kernel ({@code torch.gelu(x, approximate="tanh")}; DJL has only the erf form), causal attention
+ * ({@code torch.scaled_dot_product_attention}: on a GPU the T x T probabilities are never stored)
+ * and the fused AdamW update ({@code torch._fused_adamw_}, one pass over each tensor instead of a
+ * dozen).
+ *
+ * <p>They are methods of a TorchScript module whose source is {@code kernels.py} beside this class:
+ * libtorch compiles it when the module loads (no Python, no file written), on the device of the
+ * manager given. The archive around the source is the minimal TorchScript layout: the code, a
+ * pickled {@code Kernels} object (its one attribute, {@code training}), empty constants, and the
+ * format version (10: no operator upgraders apply, so today's schemas are used).
+ */
+public final class Kernels implements AutoCloseable {
+    private static final String NAME = "kernels";
+    private final PtSymbolBlock module;
+
+    private Kernels(PtSymbolBlock module) {
+        this.module = module;
+    }
+
+    /** The kernels on {@code manager}'s device. */
+    public static Kernels on(NDManager manager) {
+        try (InputStream archive = new ByteArrayInputStream(archive())) {
+            return new Kernels(JniUtils.loadModule((PtNDManager) manager, archive, false, false));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load the TorchScript kernels", e);
+        }
+    }
+
+    /** GPT-2's GELU, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as one kernel, differentiable. */
+    public NDArray geluTanh(NDArray x) {
+        return call("gelu_tanh", x);
+    }
+
+    /**
+     * Causal self-attention softmax(q k^T / sqrt(hd) + causal) v for q, k, v of shape (B, H, T, hd),
+     * as libtorch's fused scaled-dot-product attention (flash or memory-efficient: the T x T
+     * probabilities are not kept for the backward pass), differentiable.
+     */
+    public NDArray causalAttention(NDArray q, NDArray k, NDArray v) {
+        return call("causal_attention", q, k, v);
+    }
+
+    /** Runs a method with autograd on: DJL names the method through an input array's name. */
+    private NDArray call(String methodName, NDArray... inputs) {
+        NDArray method = inputs[0].getManager().zeros(new ai.djl.ndarray.types.Shape()); // only its name is read
+        try {
+            method.setName("module_method:" + methodName);
+            NDList in = new NDList(inputs.length + 1);
+            in.add(method);
+            in.addAll(java.util.Arrays.asList(inputs));
+            return IValueUtils.forward(module, in, true).singletonOrThrow();
+        } finally {
+            method.close();
+        }
+    }
+
+    /**
+     * One fused AdamW update (torch.optim.AdamW's, decoupled weight decay) of every {@code params[i]}
+     * with {@code grads[i]}, in place, moments included; {@code step} is the 1-based update count as
+     * a float32 scalar on the device (read by the kernel for the bias corrections).
+     */
+    public void adamw(List<NDArray> params, List<NDArray> grads, List<NDArray> expAvgs, List<NDArray> expAvgSqs,
+            NDArray step, double lr, double beta1, double beta2, double weightDecay, double eps) {
+        PtNDArray[] steps = new PtNDArray[params.size()];
+        java.util.Arrays.fill(steps, (PtNDArray) step); // read-only: one tensor serves every parameter
+        IValue[] args = {
+            IValue.listFrom(params.toArray(PtNDArray[]::new)), IValue.listFrom(grads.toArray(PtNDArray[]::new)),
+            IValue.listFrom(expAvgs.toArray(PtNDArray[]::new)), IValue.listFrom(expAvgSqs.toArray(PtNDArray[]::new)),
+            IValue.listFrom(steps), IValue.from(lr), IValue.from(beta1), IValue.from(beta2), IValue.from(weightDecay),
+            IValue.from(eps)};
+        try {
+            IValueUtils.runMethod(module, "adamw", args).close();
+        } finally {
+            for (IValue a : args) {
+                a.close();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        module.close();
+    }
+
+    /** The TorchScript archive: kernels.py as its code, the object, constants and version records. */
+    static byte[] archive() throws IOException {
+        byte[] code;
+        try (InputStream in = Kernels.class.getResourceAsStream(NAME + ".py")) {
+            if (in == null) {
+                throw new IOException("resource " + NAME + ".py missing from the jar");
+            }
+            code = in.readAllBytes();
+        }
+        ByteArrayOutputStream zip = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(zip)) {
+            stored(z, NAME + "/version", "10\n".getBytes(StandardCharsets.US_ASCII));
+            stored(z, NAME + "/code/__torch__.py", code);
+            stored(z, NAME + "/data.pkl", object());
+            stored(z, NAME + "/constants.pkl", new byte[] {(byte) 0x80, 2, 0x29, 0x2e}); // pickle: ()
+        }
+        return zip.toByteArray();
+    }
+
+    /** Pickle (protocol 2) of a {@code __torch__.Kernels} object whose state is {training: True}. */
+    private static byte[] object() {
+        ByteArrayOutputStream p = new ByteArrayOutputStream();
+        p.writeBytes(new byte[] {(byte) 0x80, 2}); // PROTO 2
+        p.writeBytes("c__torch__\nKernels\n".getBytes(StandardCharsets.US_ASCII)); // GLOBAL __torch__.Kernels
+        p.writeBytes(new byte[] {0x71, 0, 0x29, (byte) 0x81, 0x7d, 0x28}); // BINPUT 0, (), NEWOBJ, {}, MARK
+        p.writeBytes(new byte[] {0x58, 8, 0, 0, 0}); // BINUNICODE of 8 bytes
+        p.writeBytes("training".getBytes(StandardCharsets.US_ASCII));
+        p.writeBytes(new byte[] {0x71, 1, (byte) 0x88, 0x75, 0x62, 0x71, 2, 0x2e}); // BINPUT 1, True, SETITEMS, BUILD, BINPUT 2, STOP
+        return p.toByteArray();
+    }
+
+    private static void stored(ZipOutputStream z, String name, byte[] bytes) throws IOException {
+        ZipEntry e = new ZipEntry(name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(bytes.length);
+        e.setCompressedSize(bytes.length);
+        CRC32 crc = new CRC32();
+        crc.update(bytes);
+        e.setCrc(crc.getValue());
+        z.putNextEntry(e);
+        z.write(bytes);
+        z.closeEntry();
+    }
+}

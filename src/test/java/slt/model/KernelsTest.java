@@ -1,0 +1,127 @@
+package slt.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The TorchScript kernels against float64 computations of their formulas, values and gradients. */
+class KernelsTest {
+
+    private static float[] random(SplittableRandom rng, int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (rng.nextGaussian() * scale);
+        }
+        return a;
+    }
+
+    @Test
+    void geluIsGpt2sTanhFormulaWithItsDerivative() {
+        float[] x = random(new SplittableRandom(1), 200, 3);
+        try (NDManager m = NDManager.newBaseManager(); Kernels k = Kernels.on(m)) {
+            NDArray in = m.create(x);
+            in.setRequiresGradient(true);
+            float[] y;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray out = k.geluTanh(in);
+                y = out.toFloatArray();
+                gc.backward(out.sum());
+            }
+            float[] dy = in.getGradient().toFloatArray();
+            double c = Math.sqrt(2 / Math.PI);
+            for (int i = 0; i < x.length; i++) {
+                double u = c * (x[i] + 0.044715 * x[i] * x[i] * x[i]);
+                double t = Math.tanh(u);
+                assertEquals(0.5 * x[i] * (1 + t), y[i], 1e-5 * Math.max(1, Math.abs(x[i])), "gelu at " + x[i]);
+                double d = 0.5 * (1 + t) + 0.5 * x[i] * (1 - t * t) * c * (1 + 3 * 0.044715 * x[i] * x[i]);
+                assertEquals(d, dy[i], 1e-5, "gelu' at " + x[i]);
+            }
+        }
+    }
+
+    @Test
+    void causalAttentionMatchesFloat64AndFiniteDifferences() {
+        int b = 2;
+        int h = 2;
+        int t = 5;
+        int d = 3;
+        SplittableRandom rng = new SplittableRandom(2);
+        float[] q = random(rng, b * h * t * d, 1);
+        float[] kk = random(rng, b * h * t * d, 1);
+        float[] v = random(rng, b * h * t * d, 1);
+        float[] c = random(rng, b * h * t * d, 1); // loss = sum(c * y)
+        try (NDManager m = NDManager.newBaseManager(); Kernels k = Kernels.on(m)) {
+            Shape s = new Shape(b, h, t, d);
+            NDArray qa = m.create(q, s);
+            qa.setRequiresGradient(true);
+            float[] y;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray out = k.causalAttention(qa, m.create(kk, s), m.create(v, s));
+                y = out.toFloatArray();
+                gc.backward(out.mul(m.create(c, s)).sum());
+            }
+            float[] dq = qa.getGradient().toFloatArray();
+            double[] qd = new double[q.length];
+            for (int i = 0; i < q.length; i++) {
+                qd[i] = q[i];
+            }
+            double[] ref = attention(qd, kk, v, b * h, t, d);
+            for (int i = 0; i < y.length; i++) {
+                assertEquals(ref[i], y[i], 1e-5, "output " + i);
+            }
+            double eps = 1e-6;
+            for (int i = 0; i < q.length; i++) {
+                double[] plus = qd.clone();
+                double[] minus = qd.clone();
+                plus[i] += eps;
+                minus[i] -= eps;
+                double fd = (dot(c, attention(plus, kk, v, b * h, t, d)) - dot(c, attention(minus, kk, v, b * h, t, d))) / (2 * eps);
+                assertEquals(fd, dq[i], 1e-4, "d loss / d q[" + i + "]");
+            }
+        }
+    }
+
+    /** softmax(q k^T / sqrt(d) + causal) v per (batch, head), in float64. */
+    private static double[] attention(double[] q, float[] k, float[] v, int bh, int t, int d) {
+        double[] out = new double[bh * t * d];
+        for (int g = 0; g < bh; g++) {
+            for (int i = 0; i < t; i++) {
+                double[] w = new double[i + 1];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j <= i; j++) {
+                    double sc = 0;
+                    for (int e = 0; e < d; e++) {
+                        sc += q[(g * t + i) * d + e] * k[(g * t + j) * d + e];
+                    }
+                    w[j] = sc / Math.sqrt(d);
+                    max = Math.max(max, w[j]);
+                }
+                double z = 0;
+                for (int j = 0; j <= i; j++) {
+                    w[j] = Math.exp(w[j] - max);
+                    z += w[j];
+                }
+                for (int j = 0; j <= i; j++) {
+                    for (int e = 0; e < d; e++) {
+                        out[(g * t + i) * d + e] += w[j] / z * v[(g * t + j) * d + e];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static double dot(float[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+}
