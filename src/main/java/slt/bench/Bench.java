@@ -97,10 +97,9 @@ public final class Bench {
         try (Trainer t = Trainer.forBenchmark(config, scratch)) {
             PeakFlops.Peak p = peak != null ? peak : PeakFlops.measure(t.device());
             Config.Train tr = config.train();
-            int acc = tr.accumulation();
             double lr = tr.lr();
             for (int i = 0; i < warmup; i++) {
-                t.trainStep(lr, acc, null);
+                t.trainStep(lr, null);
             }
             long rssWarm = Memory.rssBytes();
             long rss100 = -1;
@@ -108,7 +107,7 @@ public final class Bench {
             double[] times = new double[steps];
             for (int i = 0; i < steps; i++) {
                 long t0 = System.nanoTime();
-                t.trainStep(lr, acc, null);
+                t.trainStep(lr, null);
                 times[i] = (System.nanoTime() - t0) / 1e9;
                 if (i + 1 == 100) {
                     rss100 = Memory.rssBytes();
@@ -117,7 +116,7 @@ public final class Bench {
             }
             StepProfile profile = new StepProfile();
             for (int i = 0; i < Math.min(3, Math.max(1, steps)); i++) {
-                t.trainStep(lr, acc, profile);
+                t.trainStep(lr, profile);
             }
             double[] sorted = times.clone();
             Arrays.sort(sorted);

@@ -201,9 +201,9 @@ public final class MicroBatchSearch {
         Memory.releaseFreedNative();
         Memory.resetPeakRss();
         try (Trainer t = Trainer.forBenchmark(c, scratch)) {
-            t.trainStep(c.train().lr(), 1, null); // creates the optimizer's moments
+            t.trainStep(c.train().lr(), null); // creates the optimizer's moments
             long t0 = System.nanoTime();
-            t.trainStep(c.train().lr(), 1, null); // moments and activations alive together
+            t.trainStep(c.train().lr(), null); // moments and activations alive together
             double s = (System.nanoTime() - t0) / 1e9;
             long used = device.isGpu() ? Memory.deviceUsedBytes(device) : Memory.peakRssBytes();
             boolean fits = limitBytes <= 0 || used <= limitBytes;

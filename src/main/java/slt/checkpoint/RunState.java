@@ -29,6 +29,30 @@ public record RunState(long step, long samplerPosition, long optimizerSteps, dou
         return new RunState(0, 0, 0, Double.POSITIVE_INFINITY, -1, Double.NaN, -1, 0, 0, 0);
     }
 
+    /** After one more optimizer step of training loss {@code loss} that took {@code seconds}. */
+    public RunState afterStep(double loss, double seconds, long samplerPosition, long optimizerSteps) {
+        return new RunState(step + 1, samplerPosition, optimizerSteps, bestValLoss, bestStep, lastValLoss, lastValStep,
+                trainingSeconds + seconds, lossSinceLog + loss, stepsSinceLog + 1);
+    }
+
+    /** After a metrics line: the log accumulators start again. */
+    public RunState afterLog() {
+        return new RunState(step, samplerPosition, optimizerSteps, bestValLoss, bestStep, lastValLoss, lastValStep,
+                trainingSeconds, 0, 0);
+    }
+
+    /** After an evaluation at this step with validation loss {@code valLoss} (a new best if lower). */
+    public RunState afterEvaluation(double valLoss) {
+        boolean best = valLoss < bestValLoss;
+        return new RunState(step, samplerPosition, optimizerSteps, best ? valLoss : bestValLoss, best ? step : bestStep,
+                valLoss, step, trainingSeconds, lossSinceLog, stepsSinceLog);
+    }
+
+    /** Mean training loss since the last metrics line. */
+    public double meanLossSinceLog() {
+        return lossSinceLog / stepsSinceLog;
+    }
+
     /** As {@code state.json} stores it (key order fixed: equal states give equal files). */
     public ObjectNode toJson() {
         ObjectNode s = JsonNodeFactory.instance.objectNode();

@@ -22,6 +22,7 @@ import java.util.Map;
 import slt.model.Gpt2;
 import slt.model.Host;
 import slt.model.MaskedBlock;
+import slt.model.StateMismatch;
 
 /**
  * A strong lottery ticket as what it is: the run's resolved config (whose {@code train.seed}
@@ -65,7 +66,7 @@ public record Ticket(String configYaml, long step, double valLoss, Map<String, M
             masks.put(w.name(), new Mask(w.weight().getShape().getShape(), kept, bits));
         }
         if (masks.isEmpty()) {
-            throw new IllegalArgumentException("the model has no masked weights (dense mode): it holds no ticket");
+            throw new StateMismatch("the model has no masked weights (dense mode): it holds no ticket");
         }
         return new Ticket(configYaml, step, valLoss, masks);
     }
@@ -79,7 +80,7 @@ public record Ticket(String configYaml, long step, double valLoss, Map<String, M
             }
             Mask m = masks.get(w.name());
             if (m == null || !Arrays.equals(m.shape(), w.weight().getShape().getShape())) {
-                throw new IllegalArgumentException("ticket has no mask of shape " + w.weight().getShape() + " for " + w.name());
+                throw new StateMismatch("ticket has no mask of shape " + w.weight().getShape() + " for " + w.name());
             }
             int n = Math.toIntExact(m.numel());
             boolean[] values = new boolean[n];
@@ -91,7 +92,7 @@ public record Ticket(String configYaml, long step, double valLoss, Map<String, M
             applied++;
         }
         if (applied != masks.size()) {
-            throw new IllegalArgumentException("ticket holds " + masks.size() + " masks, the model has " + applied);
+            throw new StateMismatch("ticket holds " + masks.size() + " masks, the model has " + applied);
         }
     }
 

@@ -51,12 +51,12 @@ public final class Main implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable cause = ex;
-            while (!(cause instanceof UserError) && cause.getCause() != null) {
+            while (isWrapper(cause) && cause.getCause() != null) { // only wrappers: a bug caused by a UserError stays a bug
                 cause = cause.getCause();
             }
             PrintWriter errOut = cmd.getErr();
-            if (cause instanceof UserError) {
-                errOut.println("error: " + cause.getMessage());
+            if (cause instanceof UserError u) {
+                errOut.println("error: " + message(u));
                 errOut.flush();
                 return 2;
             }
@@ -70,6 +70,27 @@ public final class Main implements Runnable {
             out.flush();
             err.flush();
         }
+    }
+
+    /** Exceptions that only carry another one (picocli's, a future's). */
+    private static boolean isWrapper(Throwable t) {
+        return t instanceof CommandLine.ExecutionException || t instanceof java.util.concurrent.ExecutionException
+                || t instanceof java.util.concurrent.CompletionException;
+    }
+
+    /** A user error as the command line says it: its fix, if it is an action of the tool, as the exact command. */
+    public static String message(UserError e) {
+        return e.fix() == null ? e.problem() : e.problem() + " " + command(e.fix());
+    }
+
+    private static String command(UserError.Fix fix) {
+        if (fix instanceof UserError.Fix.Resume r) {
+            return "resume it with ./slt resume " + r.runDir();
+        }
+        if (fix instanceof UserError.Fix.Restart r) {
+            return "start it again with ./slt train --config " + r.config() + " --force";
+        }
+        return "pass --force to replace it (the old one is moved aside)";
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import slt.train.Faults;
 import slt.train.Trainer;
 
 /** {@code slt resume}: continue a stopped or killed run from its last intact checkpoint. */
@@ -25,7 +26,11 @@ final class ResumeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (Trainer trainer = Trainer.resume(runDir, overrides)) {
             Signals.onStop(trainer::requestStop);
-            trainer.run();
+            Faults.installFromSystemProperties(trainer); // only tests set slt.test.* properties
+            if (trainer.run() == null) {
+                org.apache.logging.log4j.LogManager.getLogger(ResumeCommand.class).info("continue with: ./slt resume {}",
+                        trainer.runDirectory().path());
+            }
         }
         return 0;
     }

@@ -196,6 +196,7 @@ final class SweepCommand implements Runnable {
             }
             PointRun.run(Sweep.load(file), index, trainer -> {
                 Signals.onStop(trainer::requestStop);
+                slt.train.Faults.installFromSystemProperties(trainer); // only tests set slt.test.* properties
                 Long runner = Long.getLong(SweepRunner.RUNNER_PID);
                 if (runner != null) {
                     Signals.onProcessExit(runner, "the sweep runner (pid " + runner + ") is gone", trainer::requestStop);

@@ -93,10 +93,17 @@ final class TheoryCommand implements Runnable {
             if (t < 1) {
                 throw new UserError("--threads " + t + " must be at least 1");
             }
-            Experiments.Common c = new Experiments.Common(seed, s, SubsetSum.Kind.parse(solver), exactMax, core, rounds,
-                    Sources.Init.parse(init), samples, t);
-            c.solver(); // validates --exact-max, --core, --rounds
-            return c;
+            if (exactMax < 1 || exactMax > SubsetSum.EXACT_LIMIT) {
+                throw new UserError("--exact-max " + exactMax + " is out of range: use 1.." + SubsetSum.EXACT_LIMIT);
+            }
+            if (core < 2 || core > SubsetSum.EXACT_LIMIT) {
+                throw new UserError("--core " + core + " is out of range: use 2.." + SubsetSum.EXACT_LIMIT);
+            }
+            if (rounds < 0) {
+                throw new UserError("--rounds " + rounds + " is negative: use 0 (no local search) or more");
+            }
+            return new Experiments.Common(seed, s, option("--solver", solver, SubsetSum.Kind::parse), exactMax, core,
+                    rounds, option("--init", init, Sources.Init::parse), samples, t);
         }
 
         /** The exact solver cannot take the instances of hidden size {@code maxHidden} (ceil(n / 2) values each): refused up front. */
@@ -121,6 +128,15 @@ final class TheoryCommand implements Runnable {
                 }
             }
             return dir;
+        }
+
+        /** A named option's value parsed by the library; its complaint gets the option's name. */
+        private static <T> T option(String name, String value, java.util.function.Function<String, T> parse) {
+            try {
+                return parse.apply(value);
+            } catch (IllegalArgumentException e) {
+                throw new UserError(name + ": " + e.getMessage(), e);
+            }
         }
     }
 

@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import slt.config.Config;
 import slt.config.ConfigLoader;
+import slt.train.Faults;
 import slt.train.Trainer;
 
 /** {@code slt train}: a new run from a config file. */
@@ -29,7 +30,11 @@ final class TrainCommand implements Callable<Integer> {
         Config cfg = ConfigLoader.load(config, overrides);
         try (Trainer trainer = Trainer.create(cfg, force)) {
             Signals.onStop(trainer::requestStop);
-            trainer.run();
+            Faults.installFromSystemProperties(trainer); // only tests set slt.test.* properties
+            if (trainer.run() == null) {
+                org.apache.logging.log4j.LogManager.getLogger(TrainCommand.class).info("continue with: ./slt resume {}",
+                        trainer.runDirectory().path());
+            }
         }
         return 0;
     }

@@ -96,6 +96,14 @@ public final class Gpt2 extends AbstractBlock {
         return out;
     }
 
+    /**
+     * Recomputes every mask from the current scores, with this model's own density and scope (once
+     * per optimizer step, before evaluating, and before reading a ticket).
+     */
+    public void refreshMasks() {
+        MaskSelector.update(weights, spec.density(), spec.scope());
+    }
+
     /** Forgets the step's gradients (see {@link MaskedBlock#clearGradient()}). */
     public void clearGradients() {
         weights.forEach(MaskedBlock::clearGradient);
@@ -105,13 +113,13 @@ public final class Gpt2 extends AbstractBlock {
     public void loadTrainable(Map<String, NDArray> saved) {
         Map<String, Parameter> params = trainable();
         if (!params.keySet().equals(saved.keySet())) {
-            throw new IllegalArgumentException("saved tensors " + saved.keySet() + " do not match the model's " + params.keySet());
+            throw new StateMismatch("saved tensors " + saved.keySet() + " do not match the model's " + params.keySet());
         }
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
             NDArray target = e.getValue().getArray();
             NDArray src = saved.get(e.getKey());
             if (!src.getShape().equals(target.getShape())) {
-                throw new IllegalArgumentException(e.getKey() + ": saved shape " + src.getShape() + " != " + target.getShape());
+                throw new StateMismatch(e.getKey() + ": saved shape " + src.getShape() + " != " + target.getShape());
             }
             target.set(new NDIndex("..."), src.toDevice(target.getDevice(), false));
         }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import slt.UserError;
+import slt.checkpoint.RunState;
 import slt.config.Config;
 import slt.config.ConfigLoader;
 import slt.model.Flops;
@@ -89,14 +90,34 @@ public record RunRecord(
     }
 
     private static RunRecord finished(Path dir, Config c, JsonNode s, List<Metric> metrics) {
-        long steps = s.path("steps").asLong(0);
+        RunState state = stateOf(dir, s);
+        long steps = state.step();
         long tokens = s.has("tokens") ? s.get("tokens").asLong() : tokensOf(c, steps);
-        double wall = number(s, "wall_s");
+        double wall = state.trainingSeconds();
         double tps = s.has("tokens_per_s") ? number(s, "tokens_per_s") : perSecond(tokens, wall);
         double flops = s.has("train_flops") ? number(s, "train_flops") : trainingFlops(c, tokens);
-        return new RunRecord(dir, c, true, number(s, "best_val_loss"), s.path("best_step").asLong(-1),
-                number(s, "final_val_loss"), steps, tokens, wall, tps, flops, number(s, "params_nonzero"),
-                number(s, "params_total"), s.path("device").asText(""), metrics);
+        return new RunRecord(dir, c, true, state.bestValLoss(), state.bestStep(), state.lastValLoss(), steps, tokens,
+                wall, tps, flops, number(s, "params_nonzero"), number(s, "params_total"), s.path("device").asText(""),
+                metrics);
+    }
+
+    /**
+     * The run's final state: summary.json's {@code "state"}, read by the checkpoints' own serializer;
+     * summaries written before it was there give the same numbers from their flat keys.
+     */
+    private static RunState stateOf(Path dir, JsonNode s) {
+        JsonNode state = s.get("state");
+        if (state == null) {
+            long steps = s.path("steps").asLong(0);
+            return new RunState(steps, 0, steps, number(s, "best_val_loss"), s.path("best_step").asLong(-1),
+                    number(s, "final_val_loss"), steps, number(s, "wall_s"), 0, 0);
+        }
+        try {
+            return RunState.fromJson(state, state.path("step").asLong(-1));
+        } catch (java.io.IOException e) {
+            throw new UserError(dir.resolve(SUMMARY) + ": its \"state\" is damaged (" + e.getMessage()
+                    + "); move the damaged summary aside to report the run as unfinished", e);
+        }
     }
 
     private static RunRecord unfinished(Path dir, Config c, List<Metric> metrics) {

@@ -27,7 +27,7 @@ public final class Sources {
                     return i;
                 }
             }
-            throw new UserError("unknown --init '" + s + "': choose theory (Q/K ~ U[-n^(1/4), n^(1/4)], V/O ~ U[-1, 1]) or xavier (Xavier uniform)");
+            throw new IllegalArgumentException("unknown initialisation '" + s + "': choose theory (Q/K ~ U[-n^(1/4), n^(1/4)], V/O ~ U[-1, 1]) or xavier (Xavier uniform)");
         }
     }
 

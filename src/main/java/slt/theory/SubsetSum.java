@@ -40,7 +40,7 @@ public final class SubsetSum {
                     return k;
                 }
             }
-            throw new UserError("unknown --solver '" + s + "': choose auto (exact up to --exact-max values, near-exact above), exact or near-exact");
+            throw new IllegalArgumentException("unknown solver '" + s + "': choose auto (exact up to the exact limit, near-exact above), exact or near-exact");
         }
     }
 
@@ -65,13 +65,13 @@ public final class SubsetSum {
     /** The solver for {@code kind}: exact up to {@code exactMax} values (auto), near-exact with a core of {@code core} values. */
     public static Solver of(Kind kind, int exactMax, int core, int rounds) {
         if (exactMax < 1 || exactMax > EXACT_LIMIT) {
-            throw new UserError("--exact-max " + exactMax + " is out of range: use 1.." + EXACT_LIMIT);
+            throw new IllegalArgumentException("exact limit " + exactMax + " is out of range: use 1.." + EXACT_LIMIT);
         }
         if (core < 2 || core > EXACT_LIMIT) {
-            throw new UserError("--core " + core + " is out of range: use 2.." + EXACT_LIMIT);
+            throw new IllegalArgumentException("core " + core + " is out of range: use 2.." + EXACT_LIMIT);
         }
         if (rounds < 0) {
-            throw new UserError("--rounds " + rounds + " is negative: use 0 (no local search) or more");
+            throw new IllegalArgumentException("rounds " + rounds + " is negative: use 0 (no local search) or more");
         }
         Solver exact = new Exact();
         Solver near = new NearExact(core, rounds);
@@ -283,7 +283,7 @@ public final class SubsetSum {
             int m = values.length;
             if (m > EXACT_LIMIT) {
                 throw new UserError("the exact subset-sum solver takes at most " + EXACT_LIMIT + " values per entry, this entry has "
-                        + m + ": use --solver auto or near-exact, or smaller hidden sizes");
+                        + m + ": use the auto or near-exact solver, or smaller hidden sizes");
             }
             boolean[] chosen = new boolean[m];
             if (m == 0) {

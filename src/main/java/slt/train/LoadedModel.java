@@ -11,8 +11,8 @@ import slt.checkpoint.Ticket;
 import slt.config.Config;
 import slt.config.ConfigLoader;
 import slt.model.Gpt2;
-import slt.model.MaskSelector;
 import slt.model.ModelSpec;
+import slt.model.StateMismatch;
 
 /**
  * A trained model ready to evaluate, export or sample from, rebuilt from its seed and loaded from
@@ -51,12 +51,15 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
             java.util.Map<String, ai.djl.ndarray.NDArray> saved = SafeTensors.read(c.model(), manager);
             model.loadTrainable(saved);
             saved.values().forEach(ai.djl.ndarray.NDArray::close);
-            MaskSelector.update(model.weights(), config.slt().density(), config.slt().scope());
+            model.refreshMasks();
             double val = c.state().lastValStep() == c.step() ? c.state().lastValLoss() : Double.NaN;
             return new LoadedModel(config, manager, model, c.step(), val, c.dir().toString());
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | StateMismatch e) { // damaged or foreign files: the user's to fix
             manager.close();
-            throw e instanceof UserError u ? u : new UserError("cannot load " + c.dir() + ": " + e.getMessage());
+            throw new UserError("cannot load " + c.dir() + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) { // anything else is a bug and stays one
+            manager.close();
+            throw e;
         }
     }
 
@@ -77,16 +80,19 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
             Gpt2 model = Gpt2.create(ModelSpec.from(config), manager);
             t.applyTo(model);
             return new LoadedModel(config, manager, model, t.step(), t.valLoss(), file.toString());
+        } catch (StateMismatch e) {
+            manager.close();
+            throw new UserError("ticket " + file + " does not fit its own config: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             manager.close();
-            throw e instanceof UserError u ? u : new UserError("ticket " + file + " does not fit its own config: " + e.getMessage());
+            throw e;
         }
     }
 
     /** This model's ticket (seed and config + packed masks); edge-popup models only. */
     public Ticket ticket() {
         if (config.slt().mode() == Config.Mode.DENSE) {
-            throw new UserError("a dense run has no ticket (its weights were trained): export it with --format safetensors");
+            throw new UserError("a dense run has no ticket (its weights were trained): export its weights as safetensors instead");
         }
         return Ticket.of(model, ConfigLoader.toYaml(config), step, valLoss);
     }

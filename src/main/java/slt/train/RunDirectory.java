@@ -64,17 +64,17 @@ public final class RunDirectory {
         try {
             if (holdsRun(dir)) {
                 if (!force) {
-                    throw new UserError("run directory " + dir + " already holds a run: pick another run.name, "
-                            + "or pass --force to move the old run aside");
+                    throw new UserError("run directory " + dir + " already holds a run: pick another run.name, or",
+                            new UserError.Fix.Replace());
                 }
                 if (inUse(dir)) {
                     throw new UserError("run directory " + dir + " is in use by another slt process" + holder(dir)
-                            + ": stop that run before replacing it with --force, or pick another run.name");
+                            + ": stop that run before replacing it, or pick another run.name");
                 }
                 Path aside = dir.resolveSibling(dir.getFileName() + ".replaced-"
                         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
                 Files.move(dir, aside);
-                LOG.warn("--force: moved the previous run in {} to {}", dir, aside);
+                LOG.warn("replacing the run: moved the previous run in {} to {}", dir, aside);
             }
             Files.createDirectories(dir);
             if (!Files.isWritable(dir)) {

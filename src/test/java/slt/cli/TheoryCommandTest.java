@@ -47,8 +47,8 @@ class TheoryCommandTest {
     @Test
     void badInputsAreOneLineErrors() throws IOException {
         assertUserError(run("mha", "--hidden", "10:5:1"), "--hidden 10:5:1", "START <= END");
-        assertUserError(run("mha", "--solver", "gurobi"), "unknown --solver 'gurobi'", "near-exact");
-        assertUserError(run("mha", "--init", "kaiming"), "unknown --init 'kaiming'", "xavier");
+        assertUserError(run("mha", "--solver", "gurobi"), "--solver", "unknown solver 'gurobi'", "near-exact");
+        assertUserError(run("mha", "--init", "kaiming"), "--init", "unknown initialisation 'kaiming'", "xavier");
         assertUserError(run("mha", "--exact-max", "50"), "--exact-max 50");
         assertUserError(run("mha", "--sources", "0"), "--sources 0");
         assertUserError(run("mha", "--length", "0"), "--length 0");

@@ -133,11 +133,12 @@ class SubsetSumTest {
         SubsetSum.Solver s = SubsetSum.of(SubsetSum.Kind.AUTO, 40, 36, 1);
         assertEquals(2.5, s.solve(new double[0], -2.5).error());
         assertThrows(UserError.class, () -> SubsetSum.of(SubsetSum.Kind.EXACT, 40, 36, 1).solve(new double[45], 1));
-        assertThrows(UserError.class, () -> SubsetSum.of(SubsetSum.Kind.AUTO, 50, 36, 1));
-        assertThrows(UserError.class, () -> SubsetSum.of(SubsetSum.Kind.AUTO, 40, 1, 1));
-        assertThrows(UserError.class, () -> SubsetSum.of(SubsetSum.Kind.AUTO, 40, 36, -1));
+        // out-of-range settings are the caller's contract (the CLI names its options when it checks them)
+        assertThrows(IllegalArgumentException.class, () -> SubsetSum.of(SubsetSum.Kind.AUTO, 50, 36, 1));
+        assertThrows(IllegalArgumentException.class, () -> SubsetSum.of(SubsetSum.Kind.AUTO, 40, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> SubsetSum.of(SubsetSum.Kind.AUTO, 40, 36, -1));
         assertEquals(SubsetSum.Kind.NEAR_EXACT, SubsetSum.Kind.parse("near-exact"));
-        UserError e = assertThrows(UserError.class, () -> SubsetSum.Kind.parse("gurobi"));
-        assertTrue(e.getMessage().contains("--solver 'gurobi'") && e.getMessage().contains("near-exact"), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SubsetSum.Kind.parse("gurobi"));
+        assertTrue(e.getMessage().contains("solver 'gurobi'") && e.getMessage().contains("near-exact"), e.getMessage());
     }
 }

@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -58,12 +57,6 @@ class ResumeTest {
             baselineScores = TestRuns.trained(t.model());
         }
         baselineMetrics = TestRuns.metrics(tmp.resolve("runs/baseline"));
-    }
-
-    @AfterEach
-    void clearHooks() {
-        System.clearProperty("slt.test.nan_at_step");
-        System.clearProperty("slt.test.fail_checkpoint_write");
     }
 
     @Test
@@ -171,8 +164,8 @@ class ResumeTest {
     @Test
     void aNanLossStopsTheRunWithTheLastCheckpointIntact() throws IOException {
         Path dir = tmp.resolve("runs/nan");
-        System.setProperty("slt.test.nan_at_step", "10");
         try (Trainer t = Trainer.create(config("nan", "train.checkpoint_every=2"), false)) {
+            t.addListener(new Faults(10, 0, 0, null)); // step 10 computes a NaN loss
             UserError e = assertThrows(UserError.class, t::run);
             assertTrue(e.getMessage().contains("NaN") && e.getMessage().contains("step 10")
                     && e.getMessage().contains("step 8"), e.getMessage());
@@ -182,7 +175,6 @@ class ResumeTest {
         for (JsonNode line : TestRuns.metrics(dir)) {
             assertTrue(line.get("step").asLong() < 10, "nothing logged for the NaN step: " + line);
         }
-        System.clearProperty("slt.test.nan_at_step");
         List<float[]> resumed;
         try (Trainer t = Trainer.resume(dir, List.of())) {
             t.run();
@@ -270,14 +262,11 @@ class ResumeTest {
 
     @Test
     void aFullDiskAtTheFirstCheckpointSaysThereIsNothingToResume() throws IOException {
-        System.setProperty("slt.test.fail_checkpoint_write", "No space left on device");
         try (Trainer t = Trainer.create(config("firstfull", "train.checkpoint_every=2"), false)) {
-            UserError e = assertThrows(UserError.class, t::run);
-            assertTrue(e.getMessage().contains("No space left on device") && e.getMessage().contains("no checkpoint yet")
-                    && e.getMessage().contains("--force") && !e.getMessage().contains("is intact")
-                    && !e.getMessage().contains("slt resume"), e.getMessage());
-        } finally {
-            System.clearProperty("slt.test.fail_checkpoint_write");
+            t.addListener(new Faults(-1, 0, 0, "No space left on device"));
+            String e = slt.cli.Main.message(assertThrows(UserError.class, t::run)); // as the command line says it
+            assertTrue(e.contains("No space left on device") && e.contains("no checkpoint yet")
+                    && e.contains("--force") && !e.contains("is intact") && !e.contains("slt resume"), e);
         }
     }
 
@@ -286,10 +275,9 @@ class ResumeTest {
         // an IOException from metrics.jsonl (a full disk) used to end the run with a stack trace, exit 1
         try (Trainer t = Trainer.create(config("nometrics"), false)) {
             Files.createDirectories(tmp.resolve("runs/nometrics").resolve(RunDirectory.METRICS)); // any write fails
-            UserError e = assertThrows(UserError.class, t::run);
-            assertTrue(e.getMessage().contains("cannot write " + tmp.resolve("runs/nometrics").resolve(RunDirectory.METRICS))
-                    && e.getMessage().contains("no checkpoint was written yet") && e.getMessage().contains("--force"),
-                    e.getMessage());
+            String e = slt.cli.Main.message(assertThrows(UserError.class, t::run)); // as the command line says it
+            assertTrue(e.contains("cannot write " + tmp.resolve("runs/nometrics").resolve(RunDirectory.METRICS))
+                    && e.contains("no checkpoint was written yet") && e.contains("--force"), e);
         }
     }
 
@@ -302,8 +290,8 @@ class ResumeTest {
         }
         Path ck = dir.resolve("checkpoints/step-00000006");
         String manifest = Files.readString(ck.resolve(Checkpoints.MANIFEST));
-        System.setProperty("slt.test.fail_checkpoint_write", "No space left on device");
         try (Trainer t = Trainer.resume(dir, List.of())) {
+            t.addListener(new Faults(-1, 0, 0, "No space left on device"));
             UserError e = assertThrows(UserError.class, t::run);
             assertTrue(e.getMessage().contains("No space left on device") && e.getMessage().contains("step 8")
                     && e.getMessage().contains("(step 6) is intact"), e.getMessage());

@@ -25,11 +25,11 @@ class SynchronisationTest {
     static DeviceTraffic perStep(Config config, Path scratch, int steps) {
         try (Trainer t = Trainer.forBenchmark(config, scratch)) {
             Config.Train tr = config.train();
-            t.trainStep(tr.lr(), tr.accumulation(), null);
+            t.trainStep(tr.lr(), null);
             DeviceTraffic traffic = DeviceTraffic.count();
             try {
                 for (int i = 0; i < steps; i++) {
-                    t.trainStep(tr.lr(), tr.accumulation(), null);
+                    t.trainStep(tr.lr(), null);
                 }
             } finally {
                 traffic.close();
