@@ -51,7 +51,8 @@ public final class Bench {
             long rssAtStep100,
             long rssEnd,
             long peakRss,
-            long deviceUsed) {
+            long deviceUsed,
+            int replicas) {
 
         /** The result as a JSON-ready map (snake_case keys). */
         public Map<String, Object> toMap() {
@@ -68,6 +69,8 @@ public final class Bench {
             m.put("step_s_min", stepMin);
             m.put("step_s_max", stepMax);
             m.put("tokens_per_s", tokensPerS);
+            m.put("replicas", replicas); // data parallel: the step's micro-batches are shared out over them
+            m.put("tokens_per_s_per_replica", tokensPerS / replicas);
             m.put("flops_per_token", flopsPerToken);
             m.put("achieved_flops", achievedFlops);
             m.put("peak_flops", peakFlops);
@@ -132,7 +135,7 @@ public final class Bench {
                     config.slt().mode().name().toLowerCase(), tr.batchSize(), tr.microBatch(), seq, t.device().toString(),
                     steps, median, sorted[0], sorted[sorted.length - 1], tokensPerStep / median, perToken, achieved,
                     p.flopsPerSecond(), achieved / p.flopsPerSecond(), breakdown, breakdown.get("mask") / profiled,
-                    rssWarm, rss100, Memory.rssBytes(), Memory.peakRssBytes(), deviceUsed);
+                    rssWarm, rss100, Memory.rssBytes(), Memory.peakRssBytes(), deviceUsed, config.run().replicas());
         } finally {
             try (Stream<Path> s = Files.walk(scratch)) {
                 for (Path f : s.sorted(Comparator.reverseOrder()).toList()) {

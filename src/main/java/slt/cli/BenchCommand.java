@@ -90,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
         out.println("batch(micro) x seq; step times of the timed steps; breakdown and mask share from up to 3 further "
                 + "steps with every phase synchronised (so their sum exceeds a plain step)");
         out.printf("%-7s %5s %13s %-7s %9s %9s %9s %10s %9s %6s  %-40s %6s %9s%n", "preset", "width", "batch x seq",
-                "device", "step med", "min", "max", "tokens/s", "TFLOP/s", "MFU", "breakdown (mask/data/fwd/bwd/opt)", "mask",
+                "device", "step med", "min", "max", "tokens/s", "TFLOP/s", "MFU", "breakdown (mask/data/fwd/bwd/opt[/reduce])", "mask",
                 "peak RSS");
         List<Map<String, Object>> results = new ArrayList<>();
         for (Config c : configs) {
@@ -105,6 +105,10 @@ final class BenchCommand implements Callable<Integer> {
                     r.width(), r.batch() + "(" + r.microBatch() + ")x" + r.seqLen(), r.device(), r.stepMedian(), r.stepMin(),
                     r.stepMax(), r.tokensPerS(), r.achievedFlops() / 1e12, 100 * r.mfu(), shares, 100 * r.maskShare(),
                     r.peakRss() / 1e6);
+            if (r.replicas() > 1) {
+                out.printf("        %d replicas: %.0f tokens/s each; summing their gradients and copying the scores back: "
+                        + "%.3f s per step%n", r.replicas(), r.tokensPerS() / r.replicas(), b.getOrDefault("reduce", 0.0));
+            }
             out.flush();
             results.add(r.toMap());
         }

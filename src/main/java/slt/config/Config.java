@@ -8,8 +8,11 @@ import slt.UserError;
  */
 public record Config(Run run, Model model, Slt slt, Data data, Train train) {
 
-    /** Where the run lives and what it runs on. */
-    public record Run(String name, String dir, Device device, int threads) {}
+    /**
+     * Where the run lives and what it runs on: {@code replicas} model replicas (data parallel, one
+     * per device), on GPUs {@code gpus} (null: the first {@code replicas}).
+     */
+    public record Run(String name, String dir, Device device, int threads, int replicas, java.util.List<Integer> gpus) {}
 
     /** The GPT-2 architecture and its initialisation. */
     public record Model(
@@ -89,12 +92,13 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
     /**
      * Keys a resumed run may change: they leave the computation done so far as it was (where the
      * data lives, where it runs, how often it evaluates, logs and saves, how long it goes on).
-     * {@code train.micro_batch} changes only the summation order of the accumulated gradient.
+     * {@code train.micro_batch} and {@code run.replicas} change only the summation order of the
+     * accumulated gradient.
      */
     public static final java.util.Set<String> RESUMABLE_KEYS = java.util.Set.of(
             "run.device", "run.threads", "data.path", "data.cache_dir", "train.epochs", "train.eval_every",
             "train.eval_windows", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
-            "train.micro_batch");
+            "train.micro_batch", "run.replicas", "run.gpus");
 
     /**
      * Keys that {@code eval}, {@code generate} and {@code inspect} may set on a trained model:
@@ -118,7 +122,7 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
 
     /** This config with {@code run.name} filled in and {@code slt.qk_scale} as a number: what a run records. */
     public Config resolved() {
-        Run r = new Run(runName(), run.dir(), run.device(), run.threads());
+        Run r = new Run(runName(), run.dir(), run.device(), run.threads(), run.replicas(), run.gpus());
         Slt s = new Slt(slt.mode(), slt.density(), slt.scope(), Double.toString(qkScale()), slt.maskEmbeddings(),
                 slt.rescale());
         return new Config(r, model, s, data, train);
@@ -199,6 +203,13 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
                 "run.name '" + run.name() + "' is not one directory name: use letters, digits and . _ = + - "
                         + "(not '.' or '..', no '/'), e.g. run.name=my-run; the run goes to run.dir/run.name");
         check(run.threads() >= 0, "run.threads must be >= 0 (0 = libtorch's default)");
+        check(run.replicas() >= 1, "run.replicas must be >= 1 (model replicas, one per device; 1 = no data parallelism)");
+        if (run.gpus() != null) {
+            check(run.gpus().size() == run.replicas() && run.gpus().stream().allMatch(g -> g != null && g >= 0)
+                    && run.gpus().stream().distinct().count() == run.gpus().size(), "run.gpus " + run.gpus() + " must name "
+                    + run.replicas() + " distinct GPU indices, one per replica (run.replicas " + run.replicas()
+                    + "), e.g. [0, 1]; or null for the first run.replicas GPUs");
+        }
 
         double heads = model.preset().heads() * model.width();
         check(model.width() > 0 && Math.abs(heads - Math.rint(heads)) < 1e-9 && heads >= 1,
@@ -250,6 +261,11 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
         check(train.batchSize() % train.microBatch() == 0,
                 "train.batch_size " + train.batchSize() + " is not a multiple of train.micro_batch "
                         + train.microBatch() + ": choose a micro_batch that divides the batch size");
+        check(train.accumulation() % run.replicas() == 0,
+                "train.batch_size " + train.batchSize() + " makes " + train.accumulation() + " micro-batches of "
+                        + "train.micro_batch " + train.microBatch() + ", which do not split evenly over run.replicas "
+                        + run.replicas() + ": make batch_size a multiple of micro_batch x replicas ("
+                        + (long) train.microBatch() * run.replicas() + ")");
         check(train.lr() > 0 && Double.isFinite(train.lr()), "train.lr must be a positive number");
         check(train.minLr() >= 0 && train.minLr() <= train.lr(),
                 "train.min_lr " + train.minLr() + " must be between 0 and train.lr " + train.lr());

@@ -12,6 +12,11 @@ import java.nio.file.Path;
 public final class ClusterScripts {
     private ClusterScripts() {}
 
+    /** GPUs a task or pod asks for: the most replicas any point runs (array tasks are alike). */
+    static int gpusPerPoint(Sweep sweep) {
+        return sweep.points().stream().mapToInt(p -> p.config().run().replicas()).max().orElse(1);
+    }
+
     /**
      * A Slurm array script. {@code workdir} is where the repository (with ./slt, configs/, data/,
      * checkpoints/) lives on the cluster; {@code SLT} in the environment overrides the command.
@@ -24,7 +29,7 @@ public final class ClusterScripts {
         s.append("# Submit: sbatch ").append("<this file>").append("    Status: ./slt sweep status ").append(sweep.file()).append('\n');
         s.append("#SBATCH --job-name=slt-").append(sweep.name()).append('\n');
         s.append("#SBATCH --array=0-").append(n - 1).append('\n');
-        s.append("#SBATCH --gres=gpu:1\n");
+        s.append("#SBATCH --gres=gpu:").append(gpusPerPoint(sweep)).append("\n");
         s.append("#SBATCH --cpus-per-task=").append(cpus).append('\n');
         s.append("#SBATCH --time=").append(time).append('\n');
         if (partitionOrNull != null) {
@@ -78,7 +83,7 @@ public final class ClusterScripts {
                 "          args: [\"sweep\", \"run-point\", \"" + sweep.file() + "\", \"--index\", \"$(JOB_COMPLETION_INDEX)\"]",
                 "          resources:",
                 "            limits:",
-                "              nvidia.com/gpu: 1",
+                "              nvidia.com/gpu: " + gpusPerPoint(sweep) + "   # run.replicas of the sweep's points",
                 "          volumeMounts:",
                 "            - name: checkpoints",
                 "              mountPath: " + checkpointsMount(sweep),

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
+import slt.config.Config;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import slt.ProcessLock;
@@ -88,6 +89,7 @@ public final class SweepRunner {
     }
 
     private List<Failure> runLocked() throws IOException, InterruptedException {
+        checkGpus();
         Deque<Integer> queue = new ArrayDeque<>();
         for (Sweep.Point p : sweep.points()) {
             PointState.State state = PointState.of(sweep, p).state();
@@ -106,6 +108,11 @@ public final class SweepRunner {
             for (int n = queue.size(); n > 0 && !stopping && running.size() < slots; n--) {
                 int i = queue.poll();
                 Sweep.Point p = sweep.points().get(i);
+                String devices = freeGpus(p.config().run().replicas());
+                if (!gpus.isEmpty() && devices == null) { // not enough free GPUs for its replicas yet
+                    queue.add(i);
+                    continue;
+                }
                 if (RunDirectory.inUse(p.runDir())) { // e.g. the child of a runner that was killed, checkpointing
                     if (waitedFor.add(i)) {
                         out.println("point " + i + " (" + p.name() + ") is still held by another process"
@@ -115,7 +122,7 @@ public final class SweepRunner {
                     queue.add(i);
                     continue;
                 }
-                running.put(i, launch(p, freeGpu()));
+                running.put(i, launch(p, devices));
             }
             if (running.isEmpty() && !queue.isEmpty() && !stopping) {
                 Thread.sleep(500); // only held points are left
@@ -186,16 +193,41 @@ public final class SweepRunner {
         return s;
     }
 
-    private String freeGpu() {
+    /** {@code n} GPUs no running point uses, comma-separated (CUDA_VISIBLE_DEVICES), or null: not that many free (or CPU). */
+    private String freeGpus(int n) {
         if (gpus.isEmpty()) {
             return null;
         }
+        List<String> free = new ArrayList<>();
         for (String g : gpus) {
-            if (running.values().stream().noneMatch(r -> g.equals(r.gpu()))) {
-                return g;
+            if (running.values().stream().noneMatch(r -> List.of(r.gpu().split(",")).contains(g)) && free.size() < n) {
+                free.add(g);
             }
         }
-        throw new IllegalStateException("no free GPU although a slot is free");
+        return free.size() == n ? String.join(",", free) : null;
+    }
+
+    /**
+     * With {@code --gpus}, every point must fit: its {@code run.replicas} GPUs among those listed,
+     * and no {@code run.gpus} of its own (the runner assigns each point its GPUs, which the point
+     * then sees as 0..replicas-1).
+     */
+    private void checkGpus() {
+        if (gpus.isEmpty()) {
+            return;
+        }
+        for (Sweep.Point p : sweep.points()) {
+            Config.Run r = p.config().run();
+            if (r.gpus() != null) {
+                throw new slt.UserError("sweep " + sweep.name() + ", point " + p.name() + " sets run.gpus " + r.gpus()
+                        + ", but with --gpus the runner gives each point its GPUs: remove run.gpus from the sweep");
+            }
+            if (r.replicas() > gpus.size()) {
+                throw new slt.UserError("sweep " + sweep.name() + ", point " + p.name() + " needs " + r.replicas()
+                        + " GPUs (run.replicas " + r.replicas() + ") but --gpus lists " + gpus.size() + " (" + String.join(",", gpus)
+                        + "): list more GPUs or lower run.replicas");
+            }
+        }
     }
 
     private Path logFile(Sweep.Point p) {

@@ -51,6 +51,32 @@ public final class Devices {
         return c.device();
     }
 
+    /**
+     * The devices of the run's {@code run.replicas} model replicas: the CPU once per replica, or
+     * the GPUs {@code run.gpus} names (default: the first ones); too few GPUs is one line.
+     */
+    public static List<Device> resolve(Config.Run run) {
+        Device first = resolve(run.device());
+        return replicaDevices(first.isGpu(), run.replicas(), run.gpus(), first.isGpu() ? Engine.getInstance().getGpuCount() : 0);
+    }
+
+    /** The rule behind {@link #resolve(Config.Run)}. */
+    static List<Device> replicaDevices(boolean gpu, int replicas, List<Integer> gpus, int available) {
+        if (!gpu) {
+            return java.util.Collections.nCopies(replicas, Device.cpu());
+        }
+        List<Integer> ids = gpus != null ? gpus : java.util.stream.IntStream.range(0, replicas).boxed().toList();
+        for (int id : ids) {
+            if (id >= available) {
+                throw new UserError("run " + (gpus != null ? "names GPU " + id + " in run.gpus" : "needs " + replicas
+                        + " GPUs for run.replicas " + replicas) + " but libtorch sees " + available + " GPU(s): "
+                        + (gpus != null ? "name GPUs 0.." + (available - 1) + " in run.gpus" : "set run.replicas to at most "
+                        + available) + " (or run.device=cpu)");
+            }
+        }
+        return ids.stream().map(Device::gpu).toList();
+    }
+
     /** A device, and the warning that choosing it deserves (null: none). */
     record Choice(Device device, String warning) {}
 

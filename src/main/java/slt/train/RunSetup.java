@@ -33,12 +33,12 @@ final class RunSetup {
         Config.Train t = resolved.train();
         TokenWindows train = Corpus.train(resolved.data(), t.seed(), t.microBatch());
         TokenWindows valid = Corpus.eval(resolved.data(), Config.Split.VALID, t.microBatch());
-        Device device = Devices.resolve(resolved.run().device());
+        List<Device> devices = Devices.resolve(resolved.run());
         RunDirectory run = RunDirectory.create(Path.of(resolved.run().dir(), resolved.runName()), force);
         Trainer trainer;
         try {
             run.writeConfig(resolved);
-            trainer = new Trainer(resolved, run, train, valid, device);
+            trainer = new Trainer(resolved, run, train, valid, devices);
         } catch (IOException e) {
             run.unlock();
             throw new UserError("cannot write " + run.path().resolve(RunDirectory.CONFIG) + ": " + e.getMessage(), e);
@@ -66,7 +66,7 @@ final class RunSetup {
         TokenWindows train = new TokenWindows(file, 0, tokens, seqLen, new WindowSampler(windows, t.seed(), t.microBatch()));
         TokenWindows valid = new TokenWindows(file, 0, Math.min(tokens, 8L * seqLen + 1), seqLen,
                 new WindowSampler(1, 0, t.microBatch()));
-        return new Trainer(resolved, new RunDirectory(scratch), train, valid, Devices.resolve(resolved.run().device()));
+        return new Trainer(resolved, new RunDirectory(scratch), train, valid, Devices.resolve(resolved.run()));
     }
 
     /**
@@ -111,6 +111,10 @@ final class RunSetup {
         } catch (IOException e) {
             throw new UserError("cannot read the checkpoints of " + runDir + ": " + e.getMessage(), e);
         }
+        if (changed.contains("run.replicas")) {
+            LOG.warn("run.replicas changed: the same mathematics, but gradients are summed in another order, "
+                    + "so the continuation is not bit-identical to an uninterrupted run");
+        }
         if (changed.contains("train.micro_batch")) {
             LOG.warn("train.micro_batch changed: the same mathematics, but gradients are summed in another order, "
                     + "so the continuation is not bit-identical to an uninterrupted run");
@@ -122,7 +126,7 @@ final class RunSetup {
         Config.Train t = updated.train();
         TokenWindows train = Corpus.train(updated.data(), t.seed(), t.microBatch());
         TokenWindows valid = Corpus.eval(updated.data(), Config.Split.VALID, t.microBatch());
-        Trainer trainer = new Trainer(updated, run, train, valid, Devices.resolve(updated.run().device()));
+        Trainer trainer = new Trainer(updated, run, train, valid, Devices.resolve(updated.run()));
         try {
             trainer.restore(ckpt);
             if (!changed.isEmpty()) {

@@ -18,6 +18,7 @@ public final class StepProfile {
     long forwardNs;
     long backwardNs;
     long optimizerNs;
+    long reduceNs; // replicas only: summing their gradients onto the first and copying the new scores back
     long steps;
 
     /** Waits until {@code a} is computed (reads one value). */
@@ -38,6 +39,9 @@ public final class StepProfile {
         m.put("forward", forwardNs / 1e9 / n);
         m.put("backward", backwardNs / 1e9 / n);
         m.put("optimizer", optimizerNs / 1e9 / n);
+        if (reduceNs > 0) {
+            m.put("reduce", reduceNs / 1e9 / n);
+        }
         return m;
     }
 

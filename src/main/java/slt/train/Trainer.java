@@ -37,22 +37,31 @@ public final class Trainer implements AutoCloseable {
     private final AdamW optimizer;
     private final LrSchedule schedule;
     private final TrainStep trainStep;
+    private final List<NDManager> replicaManagers; // of the replicas after the first
     private final StopSignal stop = new StopSignal();
     private final Checkpointing checkpointing;
     private final List<TrainingListener> listeners = new ArrayList<>();
     private RunState state = RunState.start();
 
-    Trainer(Config config, RunDirectory run, TokenWindows trainSet, TokenWindows validSet, Device device) {
+    /** A trainer with one model replica per device of {@code devices} (the first holds the optimizer). */
+    Trainer(Config config, RunDirectory run, TokenWindows trainSet, TokenWindows validSet, List<Device> devices) {
         this.config = config;
         this.run = run;
         this.trainSet = trainSet;
         this.validSet = validSet;
-        this.manager = NDManager.newBaseManager(device);
-        this.model = Gpt2.create(ModelSpec.from(config), manager);
+        ModelSpec spec = ModelSpec.from(config);
+        this.manager = NDManager.newBaseManager(devices.get(0));
+        this.model = Gpt2.create(spec, manager);
+        List<TrainStep.Replica> replicas = new ArrayList<>(List.of(new TrainStep.Replica(model, manager)));
+        for (Device d : devices.subList(1, devices.size())) { // each from the same seed: identical weights and scores
+            NDManager m = NDManager.newBaseManager(d);
+            replicas.add(new TrainStep.Replica(Gpt2.create(spec, m), m));
+        }
+        this.replicaManagers = replicas.stream().skip(1).map(TrainStep.Replica::manager).toList();
         Config.Train t = config.train();
         this.optimizer = new AdamW(model.trainable(), model.kernels(), t.beta1(), t.beta2(), t.eps(), t.weightDecay());
         this.schedule = new LrSchedule(t.lr(), t.minLr(), t.warmupSteps(), t.totalSteps());
-        this.trainStep = new TrainStep(model, optimizer, trainSet, manager, t);
+        this.trainStep = new TrainStep(replicas, optimizer, trainSet, t);
         this.checkpointing = new Checkpointing(run.checkpoints());
         // in this order: a stop decided first is seen by the checkpoints; the metrics line carries the evaluation
         listeners.add(stop);
@@ -91,8 +100,10 @@ public final class Trainer implements AutoCloseable {
     public Map<String, Object> run() throws IOException {
         Config.Train t = config.train();
         long total = t.totalSteps();
-        LOG.info("{} optimizer steps of {} sequences x {} tokens ({} micro-batches of {}); {} trainable tensors",
-                total, t.batchSize(), config.data().seqLen(), t.accumulation(), t.microBatch(), model.trainable().size());
+        LOG.info("{} optimizer steps of {} sequences x {} tokens ({} micro-batches of {}{}); {} trainable tensors",
+                total, t.batchSize(), config.data().seqLen(), t.accumulation(), t.microBatch(),
+                config.run().replicas() > 1 ? " over " + config.run().replicas() + " replicas" : "",
+                model.trainable().size());
         for (TrainingListener l : listeners) {
             l.onRunStart(this);
         }
@@ -171,6 +182,7 @@ public final class Trainer implements AutoCloseable {
     /** Loads checkpoint {@code ckpt} into this trainer: tensors, optimizer, state, metrics.jsonl as it was then. */
     void restore(Checkpoints.Checkpoint ckpt) throws IOException {
         state = checkpointing.restore(ckpt, this);
+        trainStep.copyScoresToReplicas();
     }
 
     /** Asks the run to stop after the current optimizer step, with a checkpoint (safe from a signal handler). */
@@ -242,6 +254,8 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
+        trainStep.close();
+        replicaManagers.forEach(NDManager::close);
         manager.close();
         run.unlock();
     }

@@ -268,4 +268,25 @@ class SweepTest {
         assertEquals(c.at("/volumeMounts/0/name").asText(), job.at("/spec/template/spec/volumes/0/name").asText());
         assertTrue(job.at("/spec/template/spec/terminationGracePeriodSeconds").asInt() >= 120);
     }
+
+    @Test
+    void replicasSetHowManyGpusAPointGetsAndAskForThemOnClusters() throws Exception {
+        Path base = tinySweep();
+        String text = Files.readString(base).replace("set:\n", "set:\n  run.replicas: \"2\"\n")
+                .replace("train.micro_batch: \"4\"", "train.micro_batch: \"2\""); // 2 micro-batches, one per replica
+        Sweep sweep = Sweep.load(write("replicas.yaml", text));
+        assertTrue(ClusterScripts.slurm(sweep, Path.of("."), null, "1:00:00", 4).contains("#SBATCH --gres=gpu:2\n"));
+        JsonNode job = new YAMLMapper().readTree(ClusterScripts.kubernetes(sweep, "registry/slt:cuda", 1, "ck", "dt"));
+        assertEquals(2, job.at("/spec/template/spec/containers/0/resources/limits/nvidia.com~1gpu").asInt());
+
+        java.io.StringWriter out = new java.io.StringWriter();
+        slt.UserError few = org.junit.jupiter.api.Assertions.assertThrows(slt.UserError.class,
+                () -> new SweepRunner(sweep, List.of("0"), 1, new java.io.PrintWriter(out)).run());
+        assertTrue(few.getMessage().contains("needs 2 GPUs (run.replicas 2)") && few.getMessage().contains("--gpus lists 1"),
+                few.getMessage());
+        Sweep pinned = Sweep.load(write("pinned.yaml", text.replace("set:\n", "set:\n  run.gpus: \"[0, 1]\"\n")));
+        slt.UserError own = org.junit.jupiter.api.Assertions.assertThrows(slt.UserError.class,
+                () -> new SweepRunner(pinned, List.of("0", "1"), 1, new java.io.PrintWriter(out)).run());
+        assertTrue(own.getMessage().contains("sets run.gpus") && own.getMessage().contains("remove run.gpus"), own.getMessage());
+    }
 }
