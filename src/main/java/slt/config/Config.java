@@ -61,7 +61,8 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
             Integer evalWindows,
             int logEvery,
             Integer checkpointEvery,
-            int keepCheckpoints) {
+            int keepCheckpoints,
+            boolean tensorboard) {
 
         /** Total number of optimizer steps of the run. */
         public long totalSteps() {
@@ -98,7 +99,7 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
     public static final java.util.Set<String> RESUMABLE_KEYS = java.util.Set.of(
             "run.device", "run.threads", "data.path", "data.cache_dir", "train.epochs", "train.eval_every",
             "train.eval_windows", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
-            "train.micro_batch", "run.replicas", "run.gpus");
+            "train.micro_batch", "run.replicas", "run.gpus", "train.tensorboard");
 
     /**
      * Keys that {@code eval}, {@code generate} and {@code inspect} may set on a trained model:

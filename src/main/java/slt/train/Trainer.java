@@ -68,6 +68,9 @@ public final class Trainer implements AutoCloseable {
         listeners.add(new Validation());
         listeners.add(new MetricsLog());
         listeners.add(checkpointing);
+        if (t.tensorboard()) {
+            addListener(new TensorBoardListener());
+        }
     }
 
     /** Prepares a new run in its own directory ({@link RunSetup#create}). */
@@ -254,6 +257,15 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
+        for (TrainingListener l : listeners) {
+            if (l instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.warn("closing {} failed: {}", l.getClass().getSimpleName(), e.getMessage());
+                }
+            }
+        }
         trainStep.close();
         replicaManagers.forEach(NDManager::close);
         manager.close();

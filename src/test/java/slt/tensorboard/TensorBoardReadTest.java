@@ -39,7 +39,7 @@ class TensorBoardReadTest {
     Path run;
 
     /** Why TensorBoard cannot be used here, or null when it can. */
-    private static String unavailable;
+    static String unavailable;
 
     @BeforeAll
     static void findTensorBoard() throws Exception {
@@ -106,12 +106,12 @@ class TensorBoardReadTest {
     }
 
     /** A float32 read back as a double must be exactly a float32. */
-    private static float floatOf(double d) {
+    static float floatOf(double d) {
         assertTrue(Double.isNaN(d) || (double) (float) d == d, d + " is not a float32");
         return (float) d;
     }
 
-    private static JsonNode tensorBoardRead(Path dir) throws Exception {
+    static JsonNode tensorBoardRead(Path dir) throws Exception {
         Path err = Files.createTempFile("tb_check", ".err");
         try {
             Process p = new ProcessBuilder(PYTHON.toString(), SCRIPT.toString(), dir.toString())
