@@ -17,24 +17,31 @@ public class UserError extends RuntimeException {
 
     /** What the user can do next, when it is an action of the tool. */
     public sealed interface Fix {
+        /** Download a dataset (null: the one in question) into data/, in its raw or tokens variant. */
+        record Download(String dataset, boolean tokens) implements Fix {}
+
         /** Continue the run in {@code runDir} from its last checkpoint. */
         record Resume(Path runDir) implements Fix {}
 
         /** Start the run described by {@code config} again from step 0, moving the old one aside. */
         record Restart(Path config) implements Fix {}
 
-        /** Do it again, replacing what is in the way (the old run, file or report is moved aside or overwritten). */
-        record Replace() implements Fix {}
+        /** Do it again, replacing what is in the way; {@code how} says what becomes of it (e.g. "the old run is moved aside"). */
+        record Replace(String how) implements Fix {}
 
         /** The fix in words, for readers of {@link UserError#getMessage()} outside the CLI. */
         default String words() {
             if (this instanceof Resume r) {
                 return "resume the run in " + r.runDir();
             }
+            if (this instanceof Download d) {
+                return "download it again" + (d.dataset() == null ? "" : " (" + d.dataset() + (d.tokens() ? ", tokens" : "") + ")");
+            }
             if (this instanceof Restart r) {
                 return "start it again from " + r.config() + ", replacing the run";
             }
-            return "ask again to replace it";
+            Replace r = (Replace) this;
+            return "ask again to replace it (" + r.how() + ")";
         }
     }
 

@@ -130,12 +130,12 @@ public final class MicroBatchSearch {
             return;
         }
         if (limitBytes <= 0) {
-            throw new slt.UserError("--max-micro-batch on the CPU needs --memory-limit SIZE (e.g. 16GB): the process "
+            throw new IllegalArgumentException("a micro-batch search on the CPU needs a memory limit: the process "
                     + "would be killed before libtorch reported running out");
         }
         long ram = Memory.physicalBytes();
         if (ram > 0 && limitBytes > 0.9 * ram) {
-            throw new slt.UserError("--memory-limit " + size(limitBytes) + " is more than 90 % of this machine's memory ("
+            throw new IllegalArgumentException("memory limit " + size(limitBytes) + " is more than 90 % of this machine's memory ("
                     + size(ram) + "): a probe that large would get the process killed; give at most " + size((long) (0.9 * ram)));
         }
     }

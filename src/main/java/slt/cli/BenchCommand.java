@@ -125,7 +125,15 @@ final class BenchCommand implements Callable<Integer> {
         List<Map<String, Object>> results = new ArrayList<>();
         for (Config c : configs) {
             boolean gpu = Devices.resolve(c.run().device()).isGpu();
-            MicroBatchSearch.checkLimit(gpu, limit);
+            if (!gpu && limit <= 0) {
+                throw new UserError("--max-micro-batch on the CPU needs --memory-limit SIZE (e.g. 16GB): the process "
+                        + "would be killed before libtorch reported running out");
+            }
+            try {
+                MicroBatchSearch.checkLimit(gpu, limit);
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--memory-limit: " + e.getMessage(), e);
+            }
             int cap = c.train().batchSize();
             out.printf("%s, sequence %d: micro-batches up to %d, two optimizer steps each%s%n", c.model().preset().key(),
                     c.data().seqLen(), cap, limit > 0 ? ", limit " + MicroBatchSearch.size(limit) : "");

@@ -87,10 +87,14 @@ public final class Main implements Runnable {
         if (fix instanceof UserError.Fix.Resume r) {
             return "resume it with ./slt resume " + r.runDir();
         }
+        if (fix instanceof UserError.Fix.Download d) {
+            return "download it with ./slt data download" + (d.dataset() == null ? "" : " " + d.dataset())
+                    + (d.tokens() ? " --variant tokens" : "");
+        }
         if (fix instanceof UserError.Fix.Restart r) {
             return "start it again with ./slt train --config " + r.config() + " --force";
         }
-        return "pass --force to replace it (the old one is moved aside)";
+        return "pass --force to replace it (" + ((UserError.Fix.Replace) fix).how() + ")";
     }
 
     @Override

@@ -164,7 +164,7 @@ public final class Download {
         if (status != 200 && status != 206) {
             resp.body().close();
             throw new UserError("download of " + archive.url() + " failed: the server answered HTTP " + status
-                    + "; try again later or pass --url with a mirror");
+                    + "; try again later or download from a mirror");
         }
         long length = resp.headers().firstValueAsLong("Content-Length").orElse(-1);
         long total = length < 0 ? archive.bytes() : (append ? have : 0) + length;

@@ -129,7 +129,7 @@ public final class TokenFile {
                     + "writable directory");
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new UserError(source + " is not valid UTF-8 " + firstInvalidUtf8(source) + ": WikiText files are UTF-8; "
-                    + "download it again (./slt data download), or convert it (e.g. iconv -f latin1 -t utf-8)");
+                    + "convert it (e.g. iconv -f latin1 -t utf-8), or", new UserError.Fix.Download(null, false));
         } catch (IOException e) {
             throw new UserError("cannot read " + source + " or its token cache " + cache + ": " + e);
         }

@@ -25,9 +25,8 @@ public final class WikiText {
         if (!Files.isRegularFile(file)) {
             String dataset = dir.getFileName() != null && dir.getFileName().toString().contains("wikitext-2")
                     ? "wikitext-2" : "wikitext-103";
-            String variantFlag = variant == Config.Variant.TOKENS ? " --variant tokens" : "";
-            throw new UserError("data file " + file + " not found: run `./slt data download " + dataset + variantFlag
-                    + "` and set data.path=data/" + dataset + ", or point data.path at the directory holding " + name);
+            throw new UserError("data file " + file + " not found: point data.path at the directory holding " + name
+                    + ", or set data.path=data/" + dataset + " and", new UserError.Fix.Download(dataset, variant == Config.Variant.TOKENS));
         }
         return file;
     }

@@ -165,7 +165,7 @@ public final class AnatomyReport {
 
         f(sb, "%nscore statistics per tensor%n");
         if (!a.withScores()) {
-            f(sb, "  not in a ticket: a ticket holds masks only (inspect the run's checkpoint with --run-dir for scores)%n");
+            f(sb, "  not in a ticket: a ticket holds masks only (inspect the run's checkpoint for scores)%n");
         } else {
             f(sb, "  %-18s %11s %11s %11s %11s %11s%n", "tensor", "mean", "std", "min", "max", "threshold");
             for (Row r : a.tensors()) {

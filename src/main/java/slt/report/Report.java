@@ -56,7 +56,7 @@ public final class Report {
                     plots.notes(), found.skipped());
         } catch (IOException e) {
             throw new UserError("cannot write the report into " + out + ": " + e.getMessage()
-                    + " (check free space and permissions, or choose another --out)");
+                    + " (check free space and permissions, or choose another directory)");
         }
     }
 
@@ -104,22 +104,22 @@ public final class Report {
     /** Refuses an output that is a file, lies in a run directory, or (without force) holds anything; then creates it. */
     private static void prepare(Path out, boolean force) {
         if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new UserError("--out " + out + " is a file: name a directory (it is created if missing)");
+            throw new UserError("report directory " + out + " is a file: name a directory (it is created if missing)");
         }
         for (Path p = out.toAbsolutePath().normalize(); p != null; p = p.getParent()) {
             if (Files.isRegularFile(p.resolve(RunRecord.CONFIG))) {
-                throw new UserError("--out " + out + " is inside the run directory " + p
+                throw new UserError("report directory " + out + " is inside the run directory " + p
                         + ": a report never writes into a run; choose a directory outside it, e.g. reports/");
             }
         }
         if (Files.isDirectory(out) && !force && !isEmpty(out)) {
-            throw new UserError("--out " + out + " is not empty: choose a new directory, or pass --force to replace "
-                    + "the report files in it");
+            throw new UserError("report directory " + out + " is not empty: choose a new directory, or",
+                    new UserError.Fix.Replace("only the report's own files in it are replaced"));
         }
         try {
             Files.createDirectories(out);
         } catch (IOException e) {
-            throw new UserError("cannot create --out " + out + ": " + e.getMessage() + " (check permissions or choose another)");
+            throw new UserError("cannot create report directory " + out + ": " + e.getMessage() + " (check permissions or choose another)");
         }
     }
 
@@ -141,7 +141,7 @@ public final class Report {
         try (Stream<Path> s = Files.list(dir)) {
             return s.findAny().isEmpty();
         } catch (IOException e) {
-            throw new UserError("cannot read --out " + dir + ": " + e.getMessage() + " (check its permissions)");
+            throw new UserError("cannot read report directory " + dir + ": " + e.getMessage() + " (check its permissions)");
         }
     }
 

@@ -128,7 +128,7 @@ final class RunFinder {
                         return FileVisitResult.SKIP_SUBTREE;
                     }
                     if (!dir.equals(root) && name.contains(".replaced-")) {
-                        skipped.add(dir + ": an old run moved aside by train --force");
+                        skipped.add(dir + ": an old run moved aside when it was replaced");
                         return FileVisitResult.SKIP_SUBTREE;
                     }
                     if (Files.isRegularFile(dir.resolve(RunRecord.CONFIG))) {

@@ -65,7 +65,7 @@ public final class RunDirectory {
             if (holdsRun(dir)) {
                 if (!force) {
                     throw new UserError("run directory " + dir + " already holds a run: pick another run.name, or",
-                            new UserError.Fix.Replace());
+                            new UserError.Fix.Replace("the old run is moved aside"));
                 }
                 if (inUse(dir)) {
                     throw new UserError("run directory " + dir + " is in use by another slt process" + holder(dir)

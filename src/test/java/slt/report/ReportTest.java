@@ -299,10 +299,10 @@ class ReportTest {
     }
 
     private static void userError(org.junit.jupiter.api.function.Executable call, String... needles) {
-        UserError e = assertThrows(UserError.class, call);
-        assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+        String said = slt.cli.Main.message(assertThrows(UserError.class, call)); // as the command line says it
+        assertFalse(said.contains("\n"), "one line: " + said);
         for (String n : needles) {
-            assertTrue(e.getMessage().contains(n), "'" + n + "' in: " + e.getMessage());
+            assertTrue(said.contains(n), "'" + n + "' in: " + said);
         }
     }
 
