@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import slt.UserError;
 import slt.model.Gpt2;
 import slt.model.MaskedBlock;
 import slt.model.ModelSpec;
@@ -35,8 +36,13 @@ public final class HfExport {
 
     /** Writes {@code dir/model.safetensors} and {@code dir/config.json}; masks must be current. */
     public static void write(Gpt2 model, Path dir) throws IOException {
-        Files.createDirectories(dir);
         ModelSpec s = model.spec();
+        if (s.qkDim() != s.headDim() || s.vDim() != s.headDim()) {
+            throw new UserError("GPT2LMHeadModel cannot express model.qk_dim " + s.qkDim() + " / model.v_dim " + s.vDim()
+                    + ": the Hugging Face format needs both equal to d_model / heads (" + s.headDim()
+                    + "); export the ticket in this tool's format instead (it keeps every shape)");
+        }
+        Files.createDirectories(dir);
         NDManager m = model.weights().get(0).weight().getArray().getManager();
         try (NDScope ignored = new NDScope()) { // frees every temporary made here
             Map<String, NDArray> out = new LinkedHashMap<>();

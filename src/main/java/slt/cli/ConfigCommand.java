@@ -6,7 +6,10 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import slt.config.Config;
 import slt.config.ConfigLoader;
+import slt.model.Flops;
+import slt.model.ModelSpec;
 
 /** {@code slt config}: print the resolved config (defaults + file + overrides), validated. */
 @Command(name = "config", mixinStandardHelpOptions = true,
@@ -23,7 +26,13 @@ final class ConfigCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        spec.commandLine().getOut().print(ConfigLoader.toYaml(ConfigLoader.load(config, overrides).resolved()));
+        Config c = ConfigLoader.load(config, overrides).resolved();
+        ModelSpec m = ModelSpec.from(c);
+        java.io.PrintWriter out = spec.commandLine().getOut();
+        out.print(ConfigLoader.toYaml(c));
+        out.printf("# model: %,d weights (%,d in matrix products), per head qk_dim %d and v_dim %d; "
+                + "%.4g GFLOP per training token at %d tokens (%s)%n", Flops.weights(m), Flops.matmulParams(m), m.qkDim(),
+                m.vDim(), Flops.trainingPerToken(m, c.data().seqLen()) / 1e9, c.data().seqLen(), Flops.formula());
         return 0;
     }
 }

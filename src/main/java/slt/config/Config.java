@@ -22,7 +22,9 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
             double initStd,
             double embeddingStd,
             double logitScale,
-            double layerNormEps) {}
+            double layerNormEps,
+            Integer qkDim,
+            Integer vDim) {}
 
     /** Edge-popup: what is masked, how much is kept, how Q/K are scaled. */
     public record Slt(
@@ -129,10 +131,10 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
         return new Config(r, model, s, data, train);
     }
 
-    /** The Q/K scale as a number: {@code auto} resolves to head_dim^(1/4). */
+    /** The Q/K scale as a number: {@code auto} resolves to qk_dim^(1/4) (the theorem's n_K^(1/4)). */
     public double qkScale() {
         if ("auto".equalsIgnoreCase(slt.qkScale().trim())) {
-            return Math.pow(Preset.HEAD_DIM, 0.25);
+            return Math.pow(qkDim(), 0.25);
         }
         return Double.parseDouble(slt.qkScale().trim());
     }
@@ -145,6 +147,16 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
     /** Model width d after the width multiplier (heads x 64). */
     public int dModel() {
         return nHead() * Preset.HEAD_DIM;
+    }
+
+    /** Per-head query/key dimension n_K: {@code model.qk_dim}, or the head dimension (64). */
+    public int qkDim() {
+        return model.qkDim() != null ? model.qkDim() : Preset.HEAD_DIM;
+    }
+
+    /** Per-head value dimension n_V: {@code model.v_dim}, or the head dimension (64). */
+    public int vDim() {
+        return model.vDim() != null ? model.vDim() : Preset.HEAD_DIM;
     }
 
     /** Number of learned positions. */
@@ -161,12 +173,14 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
     }
 
     /**
-     * Entries of the smallest weight tensor edge-popup masks: a d x d attention projection, or the
-     * position table (context x d) when the embeddings are masked.
+     * Entries of the smallest weight tensor edge-popup masks: the attention output projection
+     * (d x heads * v_dim; d x d in GPT-2), or the position table (context x d) when the embeddings
+     * are masked.
      */
     public long smallestMaskedTensor() {
         long d = dModel();
-        return slt.maskEmbeddings() ? Math.min(d * d, (long) context() * d) : d * d;
+        long proj = d * nHead() * vDim();
+        return slt.maskEmbeddings() ? Math.min(proj, (long) context() * d) : proj;
     }
 
     /** The run directory name: {@code run.name}, or one derived from what distinguishes runs. */
@@ -177,6 +191,12 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
         StringBuilder b = new StringBuilder(model.preset().key());
         if (model.width() != 1.0) {
             b.append("-x").append(trim(model.width()));
+        }
+        if (qkDim() != Preset.HEAD_DIM) {
+            b.append("-qkd").append(qkDim());
+        }
+        if (vDim() != Preset.HEAD_DIM) {
+            b.append("-vd").append(vDim());
         }
         if (slt.mode() == Mode.DENSE) {
             b.append("-dense");
@@ -222,6 +242,10 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
         check(model.embeddingStd() > 0, "model.embedding_std must be > 0");
         check(model.logitScale() > 0, "model.logit_scale must be > 0");
         check(model.layerNormEps() > 0, "model.layer_norm_eps must be > 0");
+        check(model.qkDim() == null || model.qkDim() >= 1, "model.qk_dim " + model.qkDim()
+                + " must be a positive integer (the per-head query/key dimension, e.g. 128) or null (= 64)");
+        check(model.vDim() == null || model.vDim() >= 1, "model.v_dim " + model.vDim()
+                + " must be a positive integer (the per-head value dimension, e.g. 128) or null (= 64)");
 
         check(slt.density() > 0 && slt.density() <= 1,
                 "slt.density " + slt.density() + " is outside (0, 1]: it is the kept fraction, e.g. 0.3");
@@ -243,7 +267,7 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
                 qkOk = false;
             }
         }
-        check(qkOk, "slt.qk_scale '" + slt.qkScale() + "' must be a positive number or auto (= head_dim^(1/4) = 2.83)");
+        check(qkOk, "slt.qk_scale '" + slt.qkScale() + "' must be a positive number or auto (= qk_dim^(1/4), 2.83 for qk_dim 64)");
 
         check(data.path() != null && !data.path().isBlank(), "data.path must be the directory holding wiki.*.raw");
         check(data.holdout() >= 0 && data.holdout() < 1, "data.holdout must be in [0, 1)");

@@ -68,7 +68,8 @@ public final class ConfigLoader {
      * Keys added to defaults.yaml after runs began recording their configs: a run's config.yaml
      * written before a key existed lacks it, and it then takes its default (the old behaviour).
      */
-    static final java.util.Set<String> ADDED_LATER = java.util.Set.of("run.replicas", "run.gpus", "train.tensorboard");
+    static final java.util.Set<String> ADDED_LATER = java.util.Set.of("run.replicas", "run.gpus", "train.tensorboard",
+            "model.qk_dim", "model.v_dim");
 
     /**
      * A config a run recorded ({@code config.yaml} of a run directory, or a checkpoint's copy):

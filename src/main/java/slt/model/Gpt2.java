@@ -26,12 +26,14 @@ import java.util.Map;
  *   x = wte[ids] + wpe[0:T]
  *   for each block:  x = x + attn(ln(x));  x = x + mlp(ln(x))
  *   logits = logit_scale * ln(x) wte^T                      (LM head tied to the token embedding)
- *   attn(x) = c_proj(softmax(q k^T / sqrt(hd) + causal) v),  [q k v] = c_attn(x) split in heads (one fused kernel)
+ *   attn(x) = c_proj(softmax(q k^T / sqrt(qk_dim) + causal) v),  [q k v] = c_attn(x) split in heads (one fused kernel)
  *   mlp(x)  = c_proj(gelu_tanh(c_fc(x)))                    (gelu_tanh: one fused kernel, see Kernels)
  * </pre>
  *
  * No biases, no dropout, LayerNorms non-affine (frozen at gamma 1, beta 0). Tensor names follow
  * Hugging Face's GPT-2 ({@code wte}, {@code h.0.attn.c_attn}, ...) with torch's (out, in) layout.
+ * Per head, q and k have qk_dim entries and v has v_dim (both d / n_head = 64 in GPT-2; see
+ * {@link ModelSpec#qkvRows()} for the layout).
  * Input: token ids (B, T) int64; output: logits (B, T, vocab).
  */
 public final class Gpt2 extends AbstractBlock {
@@ -230,10 +232,10 @@ public final class Gpt2 extends AbstractBlock {
             int d = spec.dModel();
             MaskedBlock.Role role = spec.roleOf(false);
             String p = "h." + i + ".";
-            cAttn = register(addChildBlock("c_attn", new MaskedLinear(p + "attn.c_attn", d, 3L * d, role,
-                    Gpt2Init.qkv(seed, p + "attn.c_attn", spec.initStd(), spec.qkScale()),
+            cAttn = register(addChildBlock("c_attn", new MaskedLinear(p + "attn.c_attn", d, spec.qkvRows(), role,
+                    Gpt2Init.qkv(seed, p + "attn.c_attn", spec.initStd(), spec.qkvBlockStart(2), spec.qkScale()),
                     Gpt2Init.scores(seed, p + "attn.c_attn"), spec.rescale())));
-            attnProj = register(addChildBlock("attn_c_proj", new MaskedLinear(p + "attn.c_proj", d, d, role,
+            attnProj = register(addChildBlock("attn_c_proj", new MaskedLinear(p + "attn.c_proj", spec.attnOutputWidth(), d, role,
                     Gpt2Init.normal(seed, p + "attn.c_proj", spec.residualStd()),
                     Gpt2Init.scores(seed, p + "attn.c_proj"), spec.rescale())));
             cFc = register(addChildBlock("c_fc", new MaskedLinear(p + "mlp.c_fc", d, 4L * d, role,
@@ -255,12 +257,11 @@ public final class Gpt2 extends AbstractBlock {
             long b = s.get(0);
             long t = s.get(1);
             int h = spec.nHead();
-            int hd = spec.headDim();
-            NDList qkv = linear(x, cAttn.effectiveWeight()).split(3, 2);
-            NDArray q = heads(qkv.get(0), b, t, h, hd);
-            NDArray k = heads(qkv.get(1), b, t, h, hd);
-            NDArray v = heads(qkv.get(2), b, t, h, hd);
-            NDArray y = kernels.causalAttention(q, k, v).transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd);
+            NDList qkv = linear(x, cAttn.effectiveWeight()).split(new long[] {spec.qkvBlockStart(1), spec.qkvBlockStart(2)}, 2);
+            NDArray q = heads(qkv.get(0), b, t, h, spec.qkDim());
+            NDArray k = heads(qkv.get(1), b, t, h, spec.qkDim());
+            NDArray v = heads(qkv.get(2), b, t, h, spec.vDim());
+            NDArray y = kernels.causalAttention(q, k, v).transpose(0, 2, 1, 3).reshape(b, t, spec.attnOutputWidth());
             return linear(y, attnProj.effectiveWeight());
         }
 

@@ -21,13 +21,14 @@ public final class Gpt2Init {
     }
 
     /**
-     * The fused QKV weight, shape (3d, d) = rows [Q; K; V]: N(0, std^2) with the Q and K rows
-     * multiplied by {@code qkScale} (each value rounded once to float), V untouched.
+     * The fused QKV weight, rows [Q; K; V] ({@link ModelSpec#qkvRows()} x d): N(0, std^2) with the
+     * first {@code qkRows} rows (Q and K) multiplied by {@code qkScale} (each value rounded once to
+     * float), V untouched.
      */
-    public static Initializer qkv(long seed, String name, double std, double qkScale) {
+    public static Initializer qkv(long seed, String name, double std, int qkRows, double qkScale) {
         return (manager, shape, dataType) -> {
             float[] w = RandomValues.gaussian(Seeds.derive(seed, "weight", name), numel(shape), std);
-            int qkEntries = Math.toIntExact(2 * shape.get(0) / 3 * shape.get(1));
+            int qkEntries = Math.toIntExact(qkRows * shape.get(1));
             if (qkScale != 1.0) {
                 for (int i = 0; i < qkEntries; i++) {
                     w[i] = (float) (w[i] * qkScale);

@@ -9,6 +9,8 @@ import slt.config.Preset;
  * @param nLayer transformer blocks
  * @param nHead attention heads
  * @param dModel residual width (nHead x headDim)
+ * @param qkDim per-head query/key dimension n_K (GPT-2: headDim = 64)
+ * @param vDim per-head value dimension n_V (GPT-2: headDim = 64)
  * @param context number of learned positions
  * @param vocab vocabulary size
  * @param initStd std of weight matrices at init
@@ -27,6 +29,8 @@ public record ModelSpec(
         int nLayer,
         int nHead,
         int dModel,
+        int qkDim,
+        int vDim,
         int context,
         int vocab,
         double initStd,
@@ -47,6 +51,8 @@ public record ModelSpec(
                 c.model().preset().layers(),
                 c.nHead(),
                 c.dModel(),
+                c.qkDim(),
+                c.vDim(),
                 c.context(),
                 Preset.VOCAB,
                 c.model().initStd(),
@@ -62,8 +68,37 @@ public record ModelSpec(
                 c.train().seed());
     }
 
+    /** d_model / n_head: the width of one head's share of the residual stream (64 in GPT-2). */
     public int headDim() {
         return dModel / nHead;
+    }
+
+    /*
+     * The attention layout, in one place. The fused input projection c_attn is (rows, d_model) with
+     * rows [Q; K; V]: Q and K are nHead x qkDim rows each, V nHead x vDim, head h owning the h-th
+     * run of qkDim (vDim) rows of its block. The output projection attn.c_proj is
+     * (d_model, nHead x vDim), head h reading input columns h*vDim .. (h+1)*vDim. Widening happens
+     * after the head split: d_model stays, every head gets a wider Q/K (V) space.
+     */
+
+    /** The block of c_attn: 0 = Q, 1 = K, 2 = V. */
+    public int qkvBlockRows(int block) {
+        return nHead * (block == 2 ? vDim : qkDim);
+    }
+
+    /** The first row of block {@code block} (0 Q, 1 K, 2 V) in c_attn. */
+    public int qkvBlockStart(int block) {
+        return block == 0 ? 0 : block == 1 ? nHead * qkDim : 2 * nHead * qkDim;
+    }
+
+    /** Rows of c_attn: nHead x (2 qkDim + vDim); 3 d_model in GPT-2. */
+    public int qkvRows() {
+        return nHead * (2 * qkDim + vDim);
+    }
+
+    /** Input columns of attn.c_proj: nHead x vDim; d_model in GPT-2. */
+    public int attnOutputWidth() {
+        return nHead * vDim;
     }
 
     /** Std of the two residual projections (attention output, MLP second layer): GPT-2's 1/sqrt(2 n_layer). */

@@ -32,10 +32,12 @@ public final class Aggregation {
     public static final List<String> HEADLINE_KEYS = List.of(
             "model.preset", "model.width", "slt.mode", "slt.qk_scale", "slt.density");
 
-    /** Table order: preset, width, dense before SLT, Q/K scale, density. */
+    /** Table order: preset, width, qk_dim, v_dim, dense before SLT, Q/K scale, density. */
     private static final Comparator<Config> ORDER = Comparator
             .<Config, Integer>comparing(c -> c.model().preset().ordinal())
             .thenComparingDouble(c -> c.model().width())
+            .thenComparingInt(Config::qkDim)
+            .thenComparingInt(Config::vDim)
             .thenComparing(c -> c.slt().mode() == Config.Mode.DENSE ? 0 : 1)
             .thenComparingDouble(Config::qkScale)
             .thenComparingDouble(c -> c.slt().density())
@@ -148,6 +150,8 @@ public final class Aggregation {
             }
         }
         flat.put("model.context", c.context());
+        flat.put("model.qk_dim", c.qkDim());
+        flat.put("model.v_dim", c.vDim());
         return flat;
     }
 

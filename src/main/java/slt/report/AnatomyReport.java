@@ -85,13 +85,20 @@ public final class AnatomyReport {
 
     // ---------------------------------------------------------------- printed table
 
+    /** "12 heads of 64", or with a widened attention "12 heads (qk_dim 128, v_dim 64)". */
+    static String heads(ModelSpec s) {
+        return s.qkDim() == s.headDim() && s.vDim() == s.headDim()
+                ? s.nHead() + " heads of " + s.headDim()
+                : s.nHead() + " heads (qk_dim " + s.qkDim() + ", v_dim " + s.vDim() + ")";
+    }
+
     /** The table printed by {@code slt inspect}. */
     public static String table(TicketAnatomy a) {
         ModelSpec s = a.spec();
         StringBuilder sb = new StringBuilder();
         f(sb, "ticket anatomy of %s (step %d)%n", a.source(), a.step());
-        f(sb, "model: %d layers x %d heads of %d (d %d); target density %.4f (scope %s), qk_scale %.4g%n",
-                s.nLayer(), s.nHead(), s.headDim(), s.dModel(), s.density(), s.scope().name().toLowerCase(Locale.ROOT),
+        f(sb, "model: %d layers x %s (d %d); target density %.4f (scope %s), qk_scale %.4g%n",
+                s.nLayer(), heads(s), s.dModel(), s.density(), s.scope().name().toLowerCase(Locale.ROOT),
                 s.qkScale());
         Row total = a.total();
         f(sb, "kept %,d of %,d masked weights: density %.4f%n", total.kept(), total.numel(), total.density());
@@ -192,8 +199,8 @@ public final class AnatomyReport {
         f(sb, "# Ticket anatomy%n%n");
         f(sb, "- source: `%s`, step %d (%s)%n", a.source(), a.step(),
                 a.withScores() ? "a run's checkpoint: masks recomputed from its scores" : "a ticket: masks only");
-        f(sb, "- model: %d layers, %d heads of %d, d = %d, vocabulary %d, %d positions%n", s.nLayer(), s.nHead(),
-                s.headDim(), s.dModel(), s.vocab(), s.context());
+        f(sb, "- model: %d layers, %s, d = %d, vocabulary %d, %d positions%n", s.nLayer(), heads(s),
+                s.dModel(), s.vocab(), s.context());
         f(sb, "- edge-popup: target density %s, top-k scope `%s`, qk_scale %s, seed %d%n", fmt(s.density(), 4),
                 s.scope().name().toLowerCase(Locale.ROOT), fmt(s.qkScale(), 4), s.seed());
         Row total = a.total();
@@ -231,8 +238,8 @@ public final class AnatomyReport {
         f(sb, "%nThe layer column counts its four tensors (c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj).%n");
 
         f(sb, "%n## Density by head%n%n");
-        f(sb, "Q, K, V: the head's %d rows of its d-row block of `c_attn` (all %d inputs); O: the %d input columns of "
-                + "`attn.c_proj` that read the head's output.%n", s.headDim(), s.dModel(), s.headDim());
+        f(sb, "Q, K, V: the head's %d, %d and %d rows of its block of `c_attn` (all %d inputs); O: the %d input columns of "
+                + "`attn.c_proj` that read the head's output.%n", s.qkDim(), s.qkDim(), s.vDim(), s.dModel(), s.vDim());
         for (Kind k : TicketAnatomy.HEAD_KINDS) {
             double[][] g = a.headDensity(k);
             f(sb, "%n### %s (%s)%n%n| layer |", k.label(), k.description());

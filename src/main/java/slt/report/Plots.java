@@ -37,6 +37,7 @@ final class Plots {
     /** The Q/K scale of the paper's theorem for GPT-2: n_K^(1/4) with n_K = 64. */
     static final double QK_THEORY = Math.pow(Preset.HEAD_DIM, 0.25);
     static final String FIG8 = "fig8-val-loss-vs-qk-scale.png";
+    static final String WIDTH_FIG = "val-loss-vs-qk-dim.png";
     static final String FIG7 = "fig7-val-loss-vs-nonzero-params.png";
     static final String CURVES = "curves";
 
@@ -58,6 +59,7 @@ final class Plots {
         List<Figure> figures = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         qkScale(agg, out, figures, notes);
+        qkDim(agg, out, figures, notes);
         nonzeroParams(agg, out, figures, notes);
         for (Point p : agg.points()) {
             curves(p, out, figures, notes);
@@ -96,6 +98,38 @@ final class Plots {
         figures.add(new Figure(FIG8, "Fig. 8: best validation loss against the Q/K scale",
                 "Mean over seeds, error bars one standard deviation; the vertical line marks n_K^(1/4) = "
                         + Format.num(QK_THEORY) + ", the scale of the paper's theorem.", WIDTH, HEIGHT));
+    }
+
+    /**
+     * The theorem's width: best validation loss of edge-popup points against the per-head
+     * query/key dimension (model.qk_dim, log scale), one line per Q/K scale ("auto" = qk_dim^(1/4))
+     * and any other varying key. Drawn only when the runs vary qk_dim.
+     */
+    private static void qkDim(Aggregation agg, Path out, List<Figure> figures, List<String> notes) throws IOException {
+        if (!agg.varyingKeys().contains("model.qk_dim")) {
+            return; // not a width sweep: nothing to say
+        }
+        Map<String, List<Point>> series = new LinkedHashMap<>();
+        for (Point p : agg.points()) {
+            if (!p.dense() && p.bestValLoss().n() > 0) {
+                String rest = Aggregation.label(p.config(), agg.varyingKeys(), Set.of("slt.qk_scale", "model.qk_dim"));
+                series.computeIfAbsent(rest + " qk_scale=" + p.qkScaleName(), k -> new ArrayList<>()).add(p);
+            }
+        }
+        if (series.values().stream().noneMatch(s -> s.size() >= 2)) {
+            notes.add("The width plot (best validation loss against model.qk_dim) is not drawn: it needs finished "
+                    + "edge-popup runs at two or more values of model.qk_dim, and there are none.");
+            return;
+        }
+        XYChart chart = chart(WIDTH, HEIGHT, "Best validation loss against the per-head Q/K dimension n_K",
+                "per-head query/key dimension n_K (model.qk_dim, log scale)", "best validation loss");
+        chart.getStyler().setXAxisLogarithmic(true);
+        series.forEach((name, points) -> addSeries(chart, name, points, p -> p.qkDim()));
+        save(chart, out.resolve(WIDTH_FIG));
+        figures.add(new Figure(WIDTH_FIG, "The theorem's width: best validation loss against qk_dim",
+                "Mean over seeds, error bars one standard deviation; qk_scale=auto is n_K^(1/4) at each width "
+                        + "(2.38, 2.83, 3.36, 4 at 32, 64, 128, 256), qk_scale=1 is GPT-2's init. d_model is the same "
+                        + "for every point; only the heads' query/key space widens.", WIDTH, HEIGHT));
     }
 
     /** Fig. 7: best validation loss against nonzero parameters for trained (dense) models, SLT, SLT + Q/K scaling. */

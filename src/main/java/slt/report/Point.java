@@ -58,6 +58,19 @@ public record Point(String id, String label, Map<String, Object> key, Config con
         return config.qkScale();
     }
 
+    /** Per-head query/key dimension n_K ({@code model.qk_dim}, 64 by default). */
+    public int qkDim() {
+        return config.qkDim();
+    }
+
+    /**
+     * The Q/K scale as a sweep names it: "auto" when it is qk_dim^(1/4) (recorded configs hold the
+     * number), else the number.
+     */
+    public String qkScaleName() {
+        return Math.abs(qkScale() - Math.pow(qkDim(), 0.25)) < 1e-9 ? "auto" : Format.num(qkScale());
+    }
+
     /** Preset and width, e.g. "mini x0.5": the model size a point belongs to. */
     public String model() {
         return Aggregation.modelName(config);

@@ -24,9 +24,10 @@ import slt.model.ModelSpec;
  * <ul>
  *   <li>density (kept fraction) per tensor, per projection kind over all layers (Q, K, V,
  *       attention output O, MLP in, MLP out, token and position embedding), per layer, and per
- *       head of Q, K, V (rows {@code h*hd..(h+1)*hd} of each d-row block of the fused
- *       {@code c_attn}, torch (out, in) layout) and of O (the input <em>columns</em>
- *       {@code h*hd..(h+1)*hd} of {@code attn.c_proj}, which read head h's output);</li>
+ *       head of Q, K, V (rows {@code h*n..(h+1)*n} of each block of the fused {@code c_attn},
+ *       torch (out, in) layout, n = qk_dim for Q and K, v_dim for V; see {@link ModelSpec#qkvRows()})
+ *       and of O (the input <em>columns</em> {@code h*v_dim..(h+1)*v_dim} of {@code attn.c_proj},
+ *       which read head h's output);</li>
  *   <li>score statistics per tensor (and per Q/K/V block): mean, population std, min, max of the
  *       signed scores, and the mask's |score| threshold (the smallest |score| the tensor keeps:
  *       with per-tensor top-k the k-th largest |score|); only for a run's checkpoint, since a
@@ -40,7 +41,7 @@ import slt.model.ModelSpec;
  *
  * <p>Counts and score statistics run as DJL ops on the model's device (float64 for the
  * statistics); per-head numbers are computed in Java from one tensor's float arrays at a time
- * (only the d x 3d {@code c_attn} and d x d {@code attn.c_proj} of a layer are copied to the host).
+ * (only the {@code c_attn} and {@code attn.c_proj} of one layer at a time are copied to the host).
  */
 public final class TicketAnatomy {
 
@@ -162,9 +163,6 @@ public final class TicketAnatomy {
      */
     public static TicketAnatomy of(Gpt2 model, String source, long step, boolean withScores) {
         ModelSpec spec = model.spec();
-        int d = spec.dModel();
-        int nHead = spec.nHead();
-        int hd = spec.headDim();
         List<Row> tensorRows = new ArrayList<>(); // TENSOR, BLOCK and HEAD rows in model order
         List<String> unmasked = new ArrayList<>();
         for (MaskedBlock w : model.weights()) {
@@ -197,7 +195,7 @@ public final class TicketAnatomy {
                     default -> Kind.MLP_OUT;
                 };
             }
-            tensorRows.addAll(analyseTensor(w, kind, layer, d, nHead, hd, withScores));
+            tensorRows.addAll(analyseTensor(w, kind, layer, spec, withScores));
         }
         if (tensorRows.isEmpty()) {
             throw new UserError("the model has no masked weights: nothing to inspect");
@@ -221,7 +219,9 @@ public final class TicketAnatomy {
     }
 
     /** The rows of one masked tensor: the tensor, and for c_attn its Q/K/V blocks; heads of Q, K, V, O. */
-    private static List<Row> analyseTensor(MaskedBlock w, Kind kind, int layer, int d, int nHead, int hd, boolean withScores) {
+    private static List<Row> analyseTensor(MaskedBlock w, Kind kind, int layer, ModelSpec spec, boolean withScores) {
+        int d = spec.dModel();
+        int nHead = spec.nHead();
         List<Row> out = new ArrayList<>();
         String name = w.name();
         try (NDScope scope = new NDScope()) {
@@ -247,30 +247,35 @@ public final class TicketAnatomy {
                     withScores ? scoreStats(scores, threshold) : null, tensorMagnitude));
             if (kind == Kind.QKV) {
                 Kind[] blocks = {Kind.Q, Kind.K, Kind.V};
-                int blockSize = d * d;
                 for (int b = 0; b < 3; b++) {
-                    String rowsRange = (b * d) + ":" + ((b + 1) * d);
-                    Magnitude mag = magnitude(Arrays.copyOfRange(weight, b * blockSize, (b + 1) * blockSize),
-                            Arrays.copyOfRange(maskValues, b * blockSize, (b + 1) * blockSize));
+                    int first = spec.qkvBlockStart(b);
+                    int rows = spec.qkvBlockRows(b);
+                    int blockSize = rows * d;
+                    String rowsRange = first + ":" + (first + rows);
+                    Magnitude mag = magnitude(Arrays.copyOfRange(weight, first * d, first * d + blockSize),
+                            Arrays.copyOfRange(maskValues, first * d, first * d + blockSize));
                     out.add(new Row(Level.BLOCK, blocks[b], layer, ALL, name, blockSize, count(keptBool.get(rowsRange)),
                             withScores ? scoreStats(scores.get(rowsRange), threshold) : null, mag));
                 }
-                int headSize = hd * d;
                 for (int b = 0; b < 3; b++) {
+                    int hd = spec.qkvBlockRows(b) / nHead; // qk_dim for Q and K, v_dim for V
+                    int headSize = hd * d;
                     for (int h = 0; h < nHead; h++) {
-                        int from = (b * d + h * hd) * d; // rows b*d + h*hd .. + hd, all d columns
+                        int from = (spec.qkvBlockStart(b) + h * hd) * d; // the head's hd rows, all d columns
                         out.add(headRow(blocks[b], layer, h, name,
                                 Arrays.copyOfRange(weight, from, from + headSize),
                                 Arrays.copyOfRange(maskValues, from, from + headSize)));
                     }
                 }
             } else if (kind == Kind.O) {
+                int hd = spec.vDim();
+                int width = spec.attnOutputWidth(); // input columns of attn.c_proj
                 for (int h = 0; h < nHead; h++) {
                     float[] hw = new float[d * hd];
                     float[] hm = new float[d * hd];
-                    for (int r = 0; r < d; r++) { // input columns h*hd .. + hd of every output row
-                        System.arraycopy(weight, r * d + h * hd, hw, r * hd, hd);
-                        System.arraycopy(maskValues, r * d + h * hd, hm, r * hd, hd);
+                    for (int r = 0; r < d; r++) { // input columns h*v_dim .. + v_dim of every output row
+                        System.arraycopy(weight, r * width + h * hd, hw, r * hd, hd);
+                        System.arraycopy(maskValues, r * width + h * hd, hm, r * hd, hd);
                     }
                     out.add(headRow(Kind.O, layer, h, name, hw, hm));
                 }

@@ -161,8 +161,10 @@ final class RunSetup {
     private static void describe(Trainer trainer, String qkSpec) {
         Config config = trainer.config();
         Device device = trainer.device();
-        LOG.info("run {} on {}: preset {} (d={}, heads={}, layers={}), mode {}, density {}, qk_scale {} ({}), seed {}",
+        LOG.info("run {} on {}: preset {} (d={}, heads={} with qk_dim {} and v_dim {}, layers={}), mode {}, density {}, "
+                + "qk_scale {} ({}), seed {}",
                 trainer.runDirectory().path(), device, config.model().preset().key(), config.dModel(), config.nHead(),
+                config.qkDim(), config.vDim(),
                 config.model().preset().layers(), config.slt().mode().name().toLowerCase(), config.slt().density(),
                 String.format("%.4f", config.qkScale()), qkSpec, config.train().seed());
         LOG.info("data: {} training windows ({} tokens), {} validation windows of {} tokens",

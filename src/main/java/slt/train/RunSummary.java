@@ -64,6 +64,8 @@ final class RunSummary {
         s.put("mode", config.slt().mode().name().toLowerCase());
         s.put("preset", config.model().preset().key());
         s.put("width", config.model().width());
+        s.put("qk_dim", config.qkDim());
+        s.put("v_dim", config.vDim());
         s.put("seed", config.train().seed());
         s.put("device", trainer.device().toString());
         s.put(STATE, state.toJson());

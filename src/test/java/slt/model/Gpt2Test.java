@@ -19,7 +19,7 @@ class Gpt2Test {
 
     static ModelSpec spec(int vocab, int layers, int heads, int context, Config.Mode mode, double qk, double logitScale,
             double rescale, boolean maskEmbeddings, long seed) {
-        return new ModelSpec(layers, heads, heads * 64, context, vocab, 0.02, 0.02, qk, logitScale, 1e-5, mode,
+        return new ModelSpec(layers, heads, heads * 64, 64, 64, context, vocab, 0.02, 0.02, qk, logitScale, 1e-5, mode,
                 maskEmbeddings, 0.5, Config.Scope.TENSOR, rescale, seed);
     }
 

@@ -54,7 +54,7 @@ class TicketAnatomyTest {
     Path tmp;
 
     static ModelSpec spec(Config.Mode mode, boolean maskEmbeddings) {
-        return new ModelSpec(LAYERS, HEADS, HEADS * HD, 16, 101, 0.02, 0.02, 2.83, 1.0, 1e-5, mode, maskEmbeddings,
+        return new ModelSpec(LAYERS, HEADS, HEADS * HD, HD, HD, 16, 101, 0.02, 0.02, 2.83, 1.0, 1e-5, mode, maskEmbeddings,
                 0.5, Config.Scope.TENSOR, 1.0, 11);
     }
 
