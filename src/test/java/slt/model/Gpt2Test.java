@@ -19,7 +19,13 @@ class Gpt2Test {
 
     static ModelSpec spec(int vocab, int layers, int heads, int context, Config.Mode mode, double qk, double logitScale,
             double rescale, boolean maskEmbeddings, long seed) {
-        return new ModelSpec(layers, heads, heads * 64, 64, 64, context, vocab, 0.02, 0.02, qk, logitScale, 1e-5, mode,
+        return widened(vocab, layers, heads, 64, 64, context, mode, qk, logitScale, rescale, maskEmbeddings, seed);
+    }
+
+    /** A spec whose heads have qkDim query/key and vDim value entries (64 and 64 in GPT-2). */
+    static ModelSpec widened(int vocab, int layers, int heads, int qkDim, int vDim, int context, Config.Mode mode, double qk,
+            double logitScale, double rescale, boolean maskEmbeddings, long seed) {
+        return new ModelSpec(layers, heads, heads * 64, qkDim, vDim, context, vocab, 0.02, 0.02, qk, logitScale, 1e-5, mode,
                 maskEmbeddings, 0.5, Config.Scope.TENSOR, rescale, seed);
     }
 
@@ -28,7 +34,9 @@ class Gpt2Test {
         for (ModelSpec spec : new ModelSpec[] {
             spec(101, 2, 2, 16, Config.Mode.EDGEPOPUP, 2.0, 2.0, 1 / Math.sqrt(0.5), true, 3),
             spec(101, 1, 2, 16, Config.Mode.EDGEPOPUP, 1.0, 1.0, 1.0, false, 4),
-            spec(101, 1, 2, 16, Config.Mode.DENSE, 2.83, 1.0, 1.0, true, 5)
+            spec(101, 1, 2, 16, Config.Mode.DENSE, 2.83, 1.0, 1.0, true, 5),
+            widened(101, 2, 2, 96, 40, 16, Config.Mode.EDGEPOPUP, 3.1, 2.0, 1.0, true, 6), // qk_dim != v_dim
+            widened(101, 1, 3, 16, 128, 16, Config.Mode.DENSE, 2.0, 1.0, 1.0, true, 7)
         }) {
             try (NDManager m = NDManager.newBaseManager()) {
                 Gpt2 model = Gpt2.create(spec, m);
@@ -51,7 +59,13 @@ class Gpt2Test {
 
     @Test
     void changingTokenTChangesNoOutputBeforeT() {
-        ModelSpec spec = spec(101, 2, 2, 16, Config.Mode.EDGEPOPUP, 2.83, 4.0, 1.0, true, 1);
+        for (ModelSpec spec : new ModelSpec[] {spec(101, 2, 2, 16, Config.Mode.EDGEPOPUP, 2.83, 4.0, 1.0, true, 1),
+                widened(101, 2, 2, 128, 32, 16, Config.Mode.EDGEPOPUP, 3.36, 4.0, 1.0, true, 1)}) {
+            assertCausal(spec);
+        }
+    }
+
+    private static void assertCausal(ModelSpec spec) {
         try (NDManager m = NDManager.newBaseManager()) {
             Gpt2 model = Gpt2.create(spec, m);
             MaskSelector.update(model.weights(), spec.density(), spec.scope());
@@ -183,7 +197,9 @@ class Gpt2Test {
                 w.put(b.name(), eff);
             }
             int d = s.dModel();
-            int hd = s.headDim();
+            int nh = s.nHead();
+            int qd = s.qkDim();
+            int vd = s.vDim();
             int len = ids[0].length;
             double[] out = new double[ids.length * len * s.vocab()];
             for (int b = 0; b < ids.length; b++) {
@@ -195,18 +211,19 @@ class Gpt2Test {
                 }
                 for (int l = 0; l < s.nLayer(); l++) {
                     String p = "h." + l + ".";
-                    double[][] qkv = matmul(ln(x, s.layerNormEps()), w.get(p + "attn.c_attn"), 3 * d);
-                    double[][] y = new double[len][d];
-                    for (int h = 0; h < s.nHead(); h++) {
+                    // rows of c_attn: Q (nh x qd), then K (nh x qd), then V (nh x vd); head h owns the h-th run of each
+                    double[][] qkv = matmul(ln(x, s.layerNormEps()), w.get(p + "attn.c_attn"), nh * (2 * qd + vd));
+                    double[][] y = new double[len][nh * vd];
+                    for (int h = 0; h < nh; h++) {
                         for (int t = 0; t < len; t++) {
                             double[] att = new double[t + 1];
                             double max = Double.NEGATIVE_INFINITY;
                             for (int u = 0; u <= t; u++) {
                                 double dot = 0;
-                                for (int j = 0; j < hd; j++) {
-                                    dot += qkv[t][h * hd + j] * qkv[u][d + h * hd + j];
+                                for (int j = 0; j < qd; j++) {
+                                    dot += qkv[t][h * qd + j] * qkv[u][nh * qd + h * qd + j];
                                 }
-                                att[u] = dot / Math.sqrt(hd);
+                                att[u] = dot / Math.sqrt(qd);
                                 max = Math.max(max, att[u]);
                             }
                             double z = 0;
@@ -215,8 +232,8 @@ class Gpt2Test {
                                 z += att[u];
                             }
                             for (int u = 0; u <= t; u++) {
-                                for (int j = 0; j < hd; j++) {
-                                    y[t][h * hd + j] += att[u] / z * qkv[u][2 * d + h * hd + j];
+                                for (int j = 0; j < vd; j++) {
+                                    y[t][h * vd + j] += att[u] / z * qkv[u][2 * nh * qd + h * vd + j];
                                 }
                             }
                         }

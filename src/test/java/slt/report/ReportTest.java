@@ -129,6 +129,39 @@ class ReportTest {
     }
 
     @Test
+    void aWidthSweepIsGroupedAndPlottedByQkDimWithOneLinePerQkScale() throws IOException {
+        Path runs = tmp.resolve("width");
+        for (int qk : new int[] {32, 64, 128}) {
+            for (String scale : List.of("1", "auto")) {
+                for (int seed = 1; seed <= 2; seed++) {
+                    Config c = SyntheticRuns.config("model.qk_dim=" + qk, "slt.qk_scale=" + scale, "train.seed=" + seed);
+                    double loss = 5.0 - (scale.equals("auto") ? 0.01 * Math.log(qk) : 0) + 0.01 * seed;
+                    SyntheticRuns.finished(runs, c, loss, 10);
+                }
+            }
+        }
+        Path out = tmp.resolve("width-report");
+        Report.Summary s = Report.write(List.of(runs), out, false);
+        assertEquals(6, s.points(), "3 widths x 2 scales, seeds aggregated");
+        assertPlot(out.resolve(Plots.WIDTH_FIG), Plots.WIDTH, Plots.HEIGHT);
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("](" + Plots.WIDTH_FIG + ")"), "results.md shows the width plot");
+        for (int qk : new int[] {32, 64, 128}) {
+            assertTrue(md.contains("qk_dim=" + qk), "a point per width: " + qk);
+        }
+        List<Map<String, String>> rows = csv(out.resolve("results.csv"));
+        assertEquals(6, rows.size());
+        assertTrue(rows.stream().anyMatch(r -> "128".equals(r.get("qk_dim"))), "results.csv has the qk_dim column: " + rows.get(0).keySet());
+        // recorded configs hold qk_scale as a number: auto is recognised as qk_dim^(1/4) at each width
+        Aggregation agg = Aggregation.of(RunFinder.find(List.of(runs)).runs());
+        assertEquals(List.of("1", "auto", "1", "auto", "1", "auto"), agg.points().stream().map(Point::qkScaleName).toList());
+        assertEquals(List.of(32, 32, 64, 64, 128, 128), agg.points().stream().map(Point::qkDim).toList());
+
+        Report.write(List.of(grid()), tmp.resolve("no-width"), false);
+        assertFalse(Files.exists(tmp.resolve("no-width").resolve(Plots.WIDTH_FIG)), "no width plot when qk_dim does not vary");
+    }
+
+    @Test
     void csvAndMarkdownHoldTheSummariesNumbers() throws IOException {
         Path runs = grid();
         Path out = tmp.resolve("report");

@@ -368,6 +368,69 @@ class TicketAnatomyTest {
     }
 
     @Test
+    void perHeadNumbersFollowWidenedHeadsWithQkDimUnlikeVDim() {
+        int qk = 48;
+        int v = 24;
+        ModelSpec spec = new ModelSpec(LAYERS, HEADS, HEADS * HD, qk, v, 16, 101, 0.02, 0.02, 2.6, 1.0, 1e-5,
+                Config.Mode.EDGEPOPUP, true, 0.5, Config.Scope.TENSOR, 1.0, 12);
+        try (NDManager nm = NDManager.newBaseManager()) {
+            Gpt2 model = Gpt2.create(spec, nm);
+            MaskSelector.update(model.weights(), spec.density(), spec.scope());
+            Map<String, MaskedBlock> w = byName(model);
+            SplittableRandom rng = new SplittableRandom(8);
+            // c_attn: rows [Q: heads x qk; K: heads x qk; V: heads x v] x D columns, each head its own density
+            int rows = HEADS * (2 * qk + v);
+            float[] attn = new float[rows * D];
+            double[] p = new double[rows];
+            for (int r = 0; r < rows; r++) {
+                int block = r < HEADS * qk ? 0 : r < 2 * HEADS * qk ? 1 : 2;
+                int head = block < 2 ? (r - block * HEADS * qk) / qk : (r - 2 * HEADS * qk) / v;
+                p[r] = 0.1 + 0.2 * block + 0.05 * head;
+                for (int c = 0; c < D; c++) {
+                    attn[r * D + c] = rng.nextDouble() < p[r] ? 1 : 0;
+                }
+            }
+            set(w.get("h.0.attn.c_attn"), attn);
+            // attn.c_proj: D rows x (heads x v) input columns; head h reads columns h*v .. (h+1)*v
+            float[] proj = new float[D * HEADS * v];
+            for (int i = 0; i < proj.length; i++) {
+                int head = (i % (HEADS * v)) / v;
+                proj[i] = rng.nextDouble() < (head == 0 ? 0.9 : 0.2) ? 1 : 0;
+            }
+            set(w.get("h.0.attn.c_proj"), proj);
+
+            TicketAnatomy a = TicketAnatomy.of(model, "widened", 0, false);
+            for (int h = 0; h < HEADS; h++) {
+                int hh = h;
+                long[] want = new long[4];
+                for (int r = 0; r < rows; r++) {
+                    int block = r < HEADS * qk ? 0 : r < 2 * HEADS * qk ? 1 : 2;
+                    int head = block < 2 ? (r - block * HEADS * qk) / qk : (r - 2 * HEADS * qk) / v;
+                    if (head == hh) {
+                        for (int c = 0; c < D; c++) {
+                            want[block] += attn[r * D + c] != 0 ? 1 : 0;
+                        }
+                    }
+                }
+                for (int r = 0; r < D; r++) {
+                    for (int c = hh * v; c < (hh + 1) * v; c++) {
+                        want[3] += proj[r * HEADS * v + c] != 0 ? 1 : 0;
+                    }
+                }
+                Kind[] kinds = {Kind.Q, Kind.K, Kind.V, Kind.O};
+                long[] numel = {(long) qk * D, (long) qk * D, (long) v * D, (long) D * v};
+                for (int k = 0; k < 4; k++) {
+                    Row row = a.head(kinds[k], 0, h);
+                    assertEquals(numel[k], row.numel(), kinds[k] + " head " + h + " entries");
+                    assertEquals(want[k], row.kept(), kinds[k] + " head " + h + " kept");
+                }
+            }
+            assertEquals((long) HEADS * v * D, a.part(Kind.V, 0).orElseThrow().numel(), "the V block");
+            assertTrue(AnatomyReport.table(a).contains("qk_dim 48, v_dim 24"), "the table names the widths");
+        }
+    }
+
+    @Test
     void magnitudePrecisionBreaksTiesTowardsTheLowestIndex() {
         float[] w = {1f, -3f, 2f, 2f, 0.5f};
         Magnitude top = TicketAnatomy.magnitude(w, new float[] {0, 1, 1, 0, 0});
