@@ -26,9 +26,10 @@ import java.util.stream.Collectors;
 import slt.UserError;
 
 /**
- * Loads a run config: the built-in defaults, overlaid by a YAML file, overlaid by {@code --set
- * key=value} overrides, then bound to {@link Config} and validated. Unknown keys, type errors and
- * bad values are refused with one line naming the key.
+ * Loads a run config: the built-in defaults, overlaid by a YAML file, overlaid by
+ * {@code section.key=value} overrides (from the command line, or a sweep's set and grid), then
+ * bound to {@link Config} and validated. Unknown keys, type errors and bad values are refused
+ * with one line naming the key.
  */
 public final class ConfigLoader {
 
@@ -121,16 +122,16 @@ public final class ConfigLoader {
         for (String kv : overrides == null ? List.<String>of() : overrides) {
             int eq = kv.indexOf('=');
             if (eq <= 0) {
-                throw new UserError("bad --set '" + kv + "': write it as section.key=value, e.g. train.lr=3e-4");
+                throw new UserError("bad override '" + kv + "': write it as section.key=value, e.g. train.lr=3e-4");
             }
             String key = kv.substring(0, eq).trim();
             String[] path = key.split("\\.");
             if (path.length != 2) {
-                throw new UserError("bad --set key '" + key + "': keys have the form section.key, e.g. slt.qk_scale");
+                throw new UserError("bad key '" + key + "' in override " + kv + ": keys have the form section.key, e.g. slt.qk_scale");
             }
-            Map<String, Object> section = section(tree, path[0], "--set " + key);
+            Map<String, Object> section = section(tree, path[0], "override " + kv);
             if (!section.containsKey(path[1])) {
-                throw unknownKey(key, section.keySet(), "--set");
+                throw unknownKey(key, section.keySet(), "override " + kv);
             }
             section.put(path[1], parseScalar(kv.substring(eq + 1).trim()));
         }
@@ -179,14 +180,14 @@ public final class ConfigLoader {
 
     private static Object readFile(Path file) {
         if (Files.isDirectory(file)) {
-            throw new UserError("config file " + file + " is a directory: pass a YAML file, e.g. --config configs/quickstart.yaml");
+            throw new UserError("config file " + file + " is a directory: pass a YAML file, e.g. configs/quickstart.yaml");
         }
         if (!Files.exists(file)) {
-            throw new UserError("config file " + file + " not found: pass an existing file, e.g. --config configs/quickstart.yaml");
+            throw new UserError("config file " + file + " not found: pass an existing YAML file, e.g. configs/quickstart.yaml");
         }
         if (!Files.isRegularFile(file)) {
             throw new UserError("config file " + file + " is not a regular file (a device, a pipe): pass a YAML file, "
-                    + "e.g. --config configs/quickstart.yaml");
+                    + "e.g. configs/quickstart.yaml");
         }
         try {
             JsonNode tree = readOneDocument(YAML, file, "config file");

@@ -45,8 +45,8 @@ final class Checkpointing implements TrainingListener {
         if (end.initial()) {
             return;
         }
-        if (end.step % trainer.config().train().checkpointInterval() == 0 || end.last || end.newBest || end.stop) {
-            save(trainer, end.newBest);
+        if (end.step() % trainer.config().train().checkpointInterval() == 0 || end.last() || end.newBest() || end.stop()) {
+            save(trainer, end.newBest());
         }
     }
 

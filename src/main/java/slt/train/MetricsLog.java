@@ -26,42 +26,42 @@ final class MetricsLog implements TrainingListener {
     @Override
     public void onStepEnd(Trainer trainer, StepEnd end) throws IOException {
         Config.Train t = trainer.config().train();
-        boolean evaluated = end.evaluated;
+        boolean evaluated = end.evaluated();
         if (end.initial()) {
             Map<String, Object> line = new LinkedHashMap<>();
             line.put("step", 0L);
             line.put("epoch", 0.0);
-            line.put("val_loss", end.valLoss);
-            line.put("val_ppl", Math.exp(end.valLoss));
+            line.put("val_loss", end.valLoss());
+            line.put("val_ppl", Math.exp(end.valLoss()));
             append(trainer, line);
-            end.line = line;
+            end.line(line);
             lineStart = System.nanoTime();
             return;
         }
-        if (end.step % t.logEvery() != 0 && !evaluated) {
+        if (end.step() % t.logEvery() != 0 && !evaluated) {
             return;
         }
         RunState s = trainer.state();
-        double seconds = (System.nanoTime() - lineStart - end.evalNanos) / 1e9;
+        double seconds = (System.nanoTime() - lineStart - end.evalNanos()) / 1e9;
         long tokensPerStep = (long) t.batchSize() * trainer.config().data().seqLen();
         Map<String, Object> line = new LinkedHashMap<>();
-        line.put("step", end.step);
-        line.put("epoch", Math.round(10000.0 * end.step / t.stepsPerEpoch()) / 10000.0);
+        line.put("step", end.step());
+        line.put("epoch", Math.round(10000.0 * end.step() / t.stepsPerEpoch()) / 10000.0);
         line.put("loss", s.meanLossSinceLog());
-        line.put("lr", end.lr);
+        line.put("lr", end.lr());
         line.put("tokens_per_s", s.stepsSinceLog() * tokensPerStep / seconds);
         if (evaluated) {
-            line.put("val_loss", end.valLoss);
-            line.put("val_ppl", Math.exp(end.valLoss));
+            line.put("val_loss", end.valLoss());
+            line.put("val_ppl", Math.exp(end.valLoss()));
         }
         trainer.setState(s.afterLog());
         append(trainer, line);
-        end.line = line;
-        LOG.info("step {}/{} epoch {} loss {} lr {} {} tok/s{}", end.step, t.totalSteps(), line.get("epoch"),
-                String.format("%.4f", (double) line.get("loss")), String.format("%.3g", end.lr),
+        end.line(line);
+        LOG.info("step {}/{} epoch {} loss {} lr {} {} tok/s{}", end.step(), t.totalSteps(), line.get("epoch"),
+                String.format("%.4f", (double) line.get("loss")), String.format("%.3g", end.lr()),
                 Math.round((double) line.get("tokens_per_s")),
-                evaluated ? String.format(" | val_loss %.4f val_ppl %.2f%s", end.valLoss, Math.exp(end.valLoss),
-                        end.newBest ? " (best)" : "") : "");
+                evaluated ? String.format(" | val_loss %.4f val_ppl %.2f%s", end.valLoss(), Math.exp(end.valLoss()),
+                        end.newBest() ? " (best)" : "") : "");
         lineStart = System.nanoTime();
     }
 

@@ -19,6 +19,6 @@ final class StopSignal implements TrainingListener {
 
     @Override
     public void onStepEnd(Trainer trainer, StepEnd end) {
-        end.stop = !end.initial() && !end.last && (requested || end.step == afterStep);
+        end.stop(!end.initial() && !end.last() && (requested || end.step() == afterStep));
     }
 }

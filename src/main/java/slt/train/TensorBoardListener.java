@@ -2,6 +2,7 @@ package slt.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -42,23 +43,23 @@ final class TensorBoardListener implements TrainingListener, AutoCloseable {
 
     @Override
     public void onStepEnd(Trainer trainer, StepEnd end) {
-        if (log == null || end.line == null) {
+        if (log == null || end.line() == null) {
             return;
         }
         Map<String, Double> points = new LinkedHashMap<>();
         if (!end.initial()) {
-            points.put("train/loss", (Double) end.line.get("loss"));
-            points.put("train/lr", end.lr);
-            points.put("train/tokens_per_s", (Double) end.line.get("tokens_per_s"));
+            points.put("train/loss", (Double) end.line().get("loss"));
+            points.put("train/lr", end.lr());
+            points.put("train/tokens_per_s", (Double) end.line().get("tokens_per_s"));
         }
-        if (end.evaluated) {
-            points.put("val/loss", end.valLoss);
-            points.put("val/ppl", Math.exp(end.valLoss));
+        if (end.evaluated()) {
+            points.put("val/loss", end.valLoss());
+            points.put("val/ppl", Math.exp(end.valLoss()));
             maskPoints(trainer, points);
         }
         try {
-            log.scalars(end.step, points);
-            if (end.evaluated) {
+            log.scalars(end.step(), points);
+            if (end.evaluated()) {
                 log.flush();
             }
         } catch (IOException e) {
@@ -79,10 +80,10 @@ final class TensorBoardListener implements TrainingListener, AutoCloseable {
             long entries = 0;
             for (MaskedBlock w : masked) {
                 NDArray mask = w.mask();
-                sums.add(w.scores().getArray().abs().mul(mask).sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false));
-                sums.add(mask.sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false));
+                sums.add(w.scores().getArray().abs().mul(mask).sum().toType(DataType.FLOAT64, false));
+                sums.add(mask.sum().toType(DataType.FLOAT64, false));
                 if (previousMasks != null) {
-                    sums.add(mask.logicalXor(previousMasks.get(now.size())).sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false));
+                    sums.add(mask.logicalXor(previousMasks.get(now.size())).sum().toType(DataType.FLOAT64, false));
                 }
                 NDArray copy = mask.duplicate();
                 NDScope.unregister(copy);

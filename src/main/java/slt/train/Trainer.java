@@ -37,6 +37,7 @@ public final class Trainer implements AutoCloseable {
     private final AdamW optimizer;
     private final LrSchedule schedule;
     private final TrainStep trainStep;
+    private final Replicas replicas;
     private final List<NDManager> replicaManagers; // of the replicas after the first
     private final StopSignal stop = new StopSignal();
     private final Checkpointing checkpointing;
@@ -52,12 +53,13 @@ public final class Trainer implements AutoCloseable {
         ModelSpec spec = ModelSpec.from(config);
         this.manager = NDManager.newBaseManager(devices.get(0));
         this.model = Gpt2.create(spec, manager);
-        List<TrainStep.Replica> replicas = new ArrayList<>(List.of(new TrainStep.Replica(model, manager)));
+        List<Replicas.Replica> list = new ArrayList<>(List.of(new Replicas.Replica(model, manager)));
         for (Device d : devices.subList(1, devices.size())) { // each from the same seed: identical weights and scores
             NDManager m = NDManager.newBaseManager(d);
-            replicas.add(new TrainStep.Replica(Gpt2.create(spec, m), m));
+            list.add(new Replicas.Replica(Gpt2.create(spec, m), m));
         }
-        this.replicaManagers = replicas.stream().skip(1).map(TrainStep.Replica::manager).toList();
+        this.replicaManagers = list.stream().skip(1).map(Replicas.Replica::manager).toList();
+        this.replicas = new Replicas(list);
         Config.Train t = config.train();
         this.optimizer = new AdamW(model.trainable(), model.kernels(), t.beta1(), t.beta2(), t.eps(), t.weightDecay());
         this.schedule = new LrSchedule(t.lr(), t.minLr(), t.warmupSteps(), t.totalSteps());
@@ -139,9 +141,9 @@ public final class Trainer implements AutoCloseable {
                 for (TrainingListener l : listeners) {
                     l.onStepEnd(this, end);
                 }
-                bar.setExtraMessage(!end.evaluated ? String.format("loss %.3f", loss)
-                        : String.format("loss %.3f val %.3f", loss, end.valLoss));
-                if (end.stop) {
+                bar.setExtraMessage(!end.evaluated() ? String.format("loss %.3f", loss)
+                        : String.format("loss %.3f val %.3f", loss, end.valLoss()));
+                if (end.stop()) {
                     LOG.info("stopped after step {} of {} with a checkpoint", state.step(), total);
                     return null;
                 }
@@ -185,7 +187,7 @@ public final class Trainer implements AutoCloseable {
     /** Loads checkpoint {@code ckpt} into this trainer: tensors, optimizer, state, metrics.jsonl as it was then. */
     void restore(Checkpoints.Checkpoint ckpt) throws IOException {
         state = checkpointing.restore(ckpt, this);
-        trainStep.copyScoresToReplicas();
+        replicas.copyTrainedFromFirst();
     }
 
     /** Asks the run to stop after the current optimizer step, with a checkpoint (safe from a signal handler). */
@@ -266,7 +268,7 @@ public final class Trainer implements AutoCloseable {
                 }
             }
         }
-        trainStep.close();
+        replicas.close();
         replicaManagers.forEach(NDManager::close);
         manager.close();
         run.unlock();

@@ -1,6 +1,7 @@
 package slt.train;
 
 import java.io.IOException;
+import java.util.Map;
 
 /**
  * A side job around the training loop (evaluation, metrics and log lines, checkpoints, test
@@ -20,22 +21,22 @@ public interface TrainingListener {
      */
     default void onStepEnd(Trainer trainer, StepEnd end) throws IOException {}
 
-    /** What the listeners of one step end learn and tell each other, in listener order. */
+    /**
+     * What the listeners of one step end learn and tell each other, in listener order: the step,
+     * its learning rate and loss (from the loop), then what {@link Validation} evaluated, the
+     * metrics line {@link MetricsLog} opened, and whether {@link StopSignal} stops the run.
+     */
     final class StepEnd {
-        final long step;
-        final double lr;
-        final double loss;
-        final boolean last;
-        /** A metrics line was opened for this step (null: not a logging step). */
-        java.util.Map<String, Object> line;
-        /** Whether this step was evaluated, and its validation loss. */
-        boolean evaluated;
-        double valLoss = Double.NaN;
-        boolean newBest;
-        /** Time the evaluation of this step took (not training time: tokens/s leaves it out). */
-        long evalNanos;
-        /** The run stops after this step (with a checkpoint). */
-        boolean stop;
+        private final long step;
+        private final double lr;
+        private final double loss;
+        private final boolean last;
+        private Map<String, Object> line;
+        private boolean evaluated;
+        private double valLoss = Double.NaN;
+        private boolean newBest;
+        private long evalNanos;
+        private boolean stop;
 
         StepEnd(long step, double lr, double loss, boolean last) {
             this.step = step;
@@ -47,6 +48,22 @@ public interface TrainingListener {
         /** Step 0 of a new run: no training yet, the untrained ticket is evaluated. */
         static StepEnd atStart() {
             return new StepEnd(0, Double.NaN, Double.NaN, false);
+        }
+
+        /** Records this step's evaluation: its loss, whether it is the best so far, and what it cost. */
+        void evaluated(double valLoss, boolean newBest, long nanos) {
+            this.evaluated = true;
+            this.valLoss = valLoss;
+            this.newBest = newBest;
+            this.evalNanos = nanos;
+        }
+
+        void line(Map<String, Object> line) {
+            this.line = line;
+        }
+
+        void stop(boolean stop) {
+            this.stop = stop;
         }
 
         public boolean initial() {
@@ -65,18 +82,36 @@ public interface TrainingListener {
             return lr;
         }
 
+        /** The last step of the run. */
         public boolean last() {
             return last;
         }
 
-        public double valLoss() {
-            return valLoss;
+        /** The metrics line opened for this step (the fields of metrics.jsonl), or null when it logs nothing. */
+        public Map<String, Object> line() {
+            return line;
         }
 
         public boolean evaluated() {
             return evaluated;
         }
 
+        /** This step's validation loss (NaN when it was not evaluated). */
+        public double valLoss() {
+            return valLoss;
+        }
+
+        /** Whether this step's validation loss is the best of the run so far. */
+        public boolean newBest() {
+            return newBest;
+        }
+
+        /** Time the evaluation of this step took (not training time: tokens/s leaves it out). */
+        public long evalNanos() {
+            return evalNanos;
+        }
+
+        /** The run stops after this step (with a checkpoint). */
         public boolean stop() {
             return stop;
         }

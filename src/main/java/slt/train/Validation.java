@@ -14,19 +14,18 @@ final class Validation implements TrainingListener {
     @Override
     public void onStepEnd(Trainer trainer, StepEnd end) {
         Config.Train t = trainer.config().train();
-        if (!end.initial() && end.step % t.evalInterval() != 0 && !end.last) {
+        if (!end.initial() && end.step() % t.evalInterval() != 0 && !end.last()) {
             return;
         }
         long start = System.nanoTime();
-        end.valLoss = trainer.validate();
-        end.evaluated = true;
-        end.evalNanos = System.nanoTime() - start;
+        double valLoss = trainer.validate();
+        boolean newBest = !end.initial() && valLoss < trainer.state().bestValLoss();
+        end.evaluated(valLoss, newBest, System.nanoTime() - start);
         if (end.initial()) {
-            LOG.info("step 0 (untrained): val_loss {} val_ppl {}", String.format("%.4f", end.valLoss),
-                    String.format("%.2f", Math.exp(end.valLoss)));
+            LOG.info("step 0 (untrained): val_loss {} val_ppl {}", String.format("%.4f", valLoss),
+                    String.format("%.2f", Math.exp(valLoss)));
             return;
         }
-        end.newBest = end.valLoss < trainer.state().bestValLoss();
-        trainer.setState(trainer.state().afterEvaluation(end.valLoss));
+        trainer.setState(trainer.state().afterEvaluation(valLoss));
     }
 }

@@ -103,14 +103,14 @@ class CliErrorsTest {
     @Test
     void trainWithMissingConfigFile() {
         Path missing = tmp.resolve("missing.yaml");
-        assertUserError(run("train", "--config", missing.toString()), missing.toString(), "not found", "--config");
+        assertUserError(run("train", "--config", missing.toString()), missing.toString(), "not found", "configs/quickstart.yaml");
     }
 
     @Test
     void trainWithUnknownKeyViaSet() throws IOException {
         Path cfg = file("run.yaml", "model:\n  preset: tiny\n");
         assertUserError(run("train", "--config", cfg.toString(), "--set", "train.lrr=1e-3"),
-                "'train.lrr'", "--set", "known keys", "min_lr");
+                "'train.lrr'", "override train.lrr=1e-3", "known keys", "min_lr");
     }
 
     @Test

@@ -210,13 +210,13 @@ class ConfigLoaderTest {
     @Test
     void unknownKeyViaSetIsNamedWithTheKnownKeys() {
         String msg = refused(null, "train.lrr=1e-3");
-        assertContains(msg, "'train.lrr'", "--set", "min_lr", "lr");
+        assertContains(msg, "'train.lrr'", "override train.lrr=1e-3", "min_lr", "lr");
     }
 
     @Test
     void unknownSectionViaSetIsNamedWithTheSections() {
         String msg = refused(null, "optim.lr=1e-3");
-        assertContains(msg, "'optim'", "--set", "model", "train");
+        assertContains(msg, "'optim'", "override optim.lr=1e-3", "model", "train");
     }
 
     @Test
@@ -305,7 +305,7 @@ class ConfigLoaderTest {
     void missingFileIsNamed() {
         Path f = tmp.resolve("nope.yaml");
         String msg = refused(f);
-        assertContains(msg, f.toString(), "not found", "--config");
+        assertContains(msg, f.toString(), "not found", "configs/quickstart.yaml");
     }
 
     @Test
