@@ -12,12 +12,15 @@
 #   leak     mini, 6 steps of 16 x 512 tokens with a checkpoint every step: host RSS must stay
 #            flat (DJL leaked a host copy of every checkpoint on a GPU: +0.47 GB each for mini)  ~1 min
 #   small    GPT-2 small, 512 x 1024 tokens per step (micro 8): tokens/s, MFU, device memory,
-#            fp32 (1 timed step after 1, plus 1 profiled)                                       ~2 min
-#   tf32     the same with TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 (the TF32 A/B)                    ~1 min
+#            strict fp32 (train.precision fp32; 1 timed step after 1, plus 1 profiled)          ~2 min
+#   tf32     the same with train.precision tf32 (the default on a GPU: the TF32 A/B)           ~1 min
+#   bf16     the same with train.precision bf16 (16-bit products, fp32 scores and AdamW)       ~1 min
+#   precision  the quickstart for 40 steps in fp32, tf32 and bf16: tokens/s and the validation
+#            loss each reaches (the three should agree within a few hundredths of a nat)       ~2 min
 #   mini     mini at 512 x 1024 (micro 16)                                                      ~1 min
 #   micro    largest micro-batch at 1024 tokens for mini and small                              ~3 min
 #   quickstart  configs/quickstart.yaml on the GPU (its run directory in /tmp, not in $OUT)    ~1 min
-# First call: `check leak small tf32` (~5 min). Second call, if >= 5 min are left: `mini micro quickstart`.
+# First call: `check leak small tf32 bf16` (~6 min). Second call, if >= 5 min are left: `precision mini micro`.
 # Logs (a few KB each) go to $OUT/PART.log; nothing large is written to $OUT. SMOKE=1 runs every
 # part on the CPU at a tiny shape with target/classes, to check the commands here (no device time).
 set -euo pipefail
@@ -55,7 +58,7 @@ if [[ "${1:-}" == prepare ]]; then
   echo "  [.gpu/ctl, .gpu/part-08, .gpu/app] and runs: bash .gpu/ctl/device-stage.sh && bash docs/gpu-checklist.sh check leak small tf32)"
   exit 0
 fi
-parts="check leak small tf32 mini micro quickstart"
+parts="check leak small tf32 bf16 precision mini micro quickstart"
 (( $# > 0 )) || { echo "usage: bash docs/gpu-checklist.sh prepare | PART... ($parts)" >&2; exit 2; }
 for part in "$@"; do
   [[ " $parts " == *" $part "* ]] || { echo "gpu-checklist: unknown part '$part'; use $parts" >&2; exit 2; }
@@ -136,8 +139,8 @@ micro() {
 # limit PART: seconds a part may take before it is stopped (the next part still runs)
 limit() {
   case "$1" in
-    check) echo 90 ;; leak) echo 180 ;; small) echo 240 ;; tf32) echo 150 ;; mini) echo 120 ;; micro) echo 240 ;;
-    quickstart) echo 180 ;;
+    check) echo 90 ;; leak) echo 180 ;; small) echo 240 ;; tf32) echo 150 ;; bf16) echo 150 ;; mini) echo 120 ;;
+    micro) echo 240 ;; quickstart) echo 180 ;; precision) echo 240 ;;
   esac
 }
 
@@ -150,8 +153,18 @@ for part in "$@"; do
   case "$part" in
     check) timeout -k 10 "$(limit check)" bash -c 'slt info --device "$device"; if command -v nvidia-smi > /dev/null; then nvidia-smi -L; fi' ;;
     leak) timeout -k 10 "$(limit leak)" bash -c leak ;;
-    small) timeout -k 10 "$(limit small)" bash -c 'bench small 512 8' ;;
-    tf32) TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 timeout -k 10 "$(limit tf32)" bash -c 'bench small 512 8' ;;
+    small) timeout -k 10 "$(limit small)" bash -c 'bench small 512 8 --set train.precision=fp32' ;;
+    tf32) timeout -k 10 "$(limit tf32)" bash -c 'bench small 512 8 --set train.precision=tf32' ;;
+    bf16) timeout -k 10 "$(limit bf16)" bash -c 'bench small 512 8 --set train.precision=bf16' ;;
+    precision)
+      steps=40
+      if [[ "${SMOKE:-0}" == 1 ]]; then steps=2; fi
+      export steps
+      timeout -k 10 "$(limit precision)" bash -c 'for p in fp32 tf32 bf16; do
+          slt train --config configs/quickstart.yaml --set run.device="$device" --set run.dir="$work/prec" \
+            --set run.name=$p --set data.path="$data" --set train.precision=$p --set train.epochs=1 \
+            --set train.steps_per_epoch=$steps --set train.log_every=$steps 2>&1 | grep -E "precision|step $steps/|done:"
+        done' ;;
     mini) timeout -k 10 "$(limit mini)" bash -c 'bench mini 512 16' ;;
     micro) timeout -k 10 "$(limit micro)" bash -c micro ;;
     quickstart)

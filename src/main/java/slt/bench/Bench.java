@@ -52,7 +52,8 @@ public final class Bench {
             long rssEnd,
             long peakRss,
             long deviceUsed,
-            int replicas) {
+            int replicas,
+            String precision) {
 
         /** The result as a JSON-ready map (snake_case keys). */
         public Map<String, Object> toMap() {
@@ -64,6 +65,7 @@ public final class Bench {
             m.put("micro_batch", microBatch);
             m.put("seq_len", seqLen);
             m.put("device", device);
+            m.put("precision", precision); // train.precision as resolved for the device
             m.put("steps", steps);
             m.put("step_s_median", stepMedian);
             m.put("step_s_min", stepMin);
@@ -135,7 +137,8 @@ public final class Bench {
                     config.slt().mode().name().toLowerCase(), tr.batchSize(), tr.microBatch(), seq, t.device().toString(),
                     steps, median, sorted[0], sorted[sorted.length - 1], tokensPerStep / median, perToken, achieved,
                     p.flopsPerSecond(), achieved / p.flopsPerSecond(), breakdown, breakdown.get("mask") / profiled,
-                    rssWarm, rss100, Memory.rssBytes(), Memory.peakRssBytes(), deviceUsed, config.run().replicas());
+                    rssWarm, rss100, Memory.rssBytes(), Memory.peakRssBytes(), deviceUsed, config.run().replicas(),
+                    t.precision().name().toLowerCase());
         } finally {
             try (Stream<Path> s = Files.walk(scratch)) {
                 for (Path f : s.sorted(Comparator.reverseOrder()).toList()) {

@@ -105,6 +105,10 @@ final class BenchCommand implements Callable<Integer> {
                     r.width(), r.batch() + "(" + r.microBatch() + ")x" + r.seqLen(), r.device(), r.stepMedian(), r.stepMin(),
                     r.stepMax(), r.tokensPerS(), r.achievedFlops() / 1e12, 100 * r.mfu(), shares, 100 * r.maskShare(),
                     r.peakRss() / 1e6);
+            if (!r.precision().equals("fp32")) {
+                out.printf("        precision %s: matrix products %s (MFU against the fp32 peak)%n", r.precision(),
+                        r.precision().equals("tf32") ? "in fp32 on TF32 tensor cores where the device has them" : "in 16 bits");
+            }
             if (r.replicas() > 1) {
                 out.printf("        %d replicas: %.0f tokens/s each; summing their gradients and copying the scores back: "
                         + "%.3f s per step%n", r.replicas(), r.tokensPerS() / r.replicas(), b.getOrDefault("reduce", 0.0));

@@ -48,6 +48,8 @@ final class InfoCommand implements Callable<Integer> {
         out.println("tf32 matmuls:  " + (Devices.tf32() ? "on" : "off") + " on a GPU, as libtorch reads " + Devices.TF32_ENV
                 + (tf32 == null ? " (unset; =1 turns them on)" : "=" + tf32 + (Devices.tf32() ? ""
                         : " (libtorch accepts only 1; this value is ignored)")));
+        out.println("precision:     train.precision auto = " + Devices.precision(Config.Precision.AUTO, d).name().toLowerCase()
+                + " on " + d + " (fp32 | tf32 | bf16 | fp16 selectable; bf16/fp16: 16-bit products, fp32 scores and AdamW)");
         out.println("cpu threads:   " + System.getProperty("ai.djl.pytorch.num_threads", "libtorch default")
                 + " intra-op, " + Runtime.getRuntime().availableProcessors() + " processors");
         try (NDManager m = NDManager.newBaseManager(d)) {

@@ -64,7 +64,8 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
             int logEvery,
             Integer checkpointEvery,
             int keepCheckpoints,
-            boolean tensorboard) {
+            boolean tensorboard,
+            Precision precision) {
 
         /** Total number of optimizer steps of the run. */
         public long totalSteps() {
@@ -105,13 +106,22 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
 
     /**
      * Keys that {@code eval}, {@code generate} and {@code inspect} may set on a trained model:
-     * where it runs, where the data is, and the windows it is evaluated on; none changes the model.
+     * where it runs, where the data is, the windows it is evaluated on and the precision it computes
+     * in; none changes the model.
      */
     public static final java.util.Set<String> EVAL_KEYS = java.util.Set.of(
             "run.device", "run.threads", "data.path", "data.cache_dir", "data.seq_len", "train.eval_windows",
-            "train.micro_batch");
+            "train.micro_batch", "train.precision");
 
     public enum Device { AUTO, CPU, GPU }
+
+    /**
+     * The precision of the matrix products: {@code AUTO} is TF32 on a GPU and FP32 on the CPU;
+     * {@code FP32} strict fp32; {@code TF32} fp32 products on a GPU's TF32 tensor cores (fp32 on the
+     * CPU); {@code BF16}/{@code FP16} 16-bit products (LayerNorm, softmax, loss, scores and AdamW
+     * stay fp32), FP16 with dynamic loss scaling.
+     */
+    public enum Precision { AUTO, FP32, TF32, BF16, FP16 }
 
     public enum Mode { EDGEPOPUP, DENSE }
 
@@ -307,6 +317,7 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
         check(train.checkpointEvery() == null || train.checkpointEvery() >= 1,
                 "train.checkpoint_every must be >= 1 or null (once per epoch)");
         check(train.keepCheckpoints() >= 1, "train.keep_checkpoints must be >= 1");
+        check(train.precision() != null, "train.precision must be one of auto, fp32, tf32, bf16, fp16");
         return this;
     }
 

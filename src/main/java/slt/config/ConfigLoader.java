@@ -70,7 +70,7 @@ public final class ConfigLoader {
      * written before a key existed lacks it, and it then takes its default (the old behaviour).
      */
     static final java.util.Set<String> ADDED_LATER = java.util.Set.of("run.replicas", "run.gpus", "train.tensorboard",
-            "model.qk_dim", "model.v_dim");
+            "model.qk_dim", "model.v_dim", "train.precision");
 
     /**
      * A config a run recorded ({@code config.yaml} of a run directory, or a checkpoint's copy):

@@ -18,6 +18,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import slt.config.Config;
 
 /**
  * GPT-2 (pre-LayerNorm decoder) with an edge-popup weight in every matrix.
@@ -46,6 +47,7 @@ public final class Gpt2 extends AbstractBlock {
     private NDArray lnGamma;
     private NDArray lnBeta;
     private Kernels kernels;
+    private Config.Precision precision = Config.Precision.FP32;
 
     public Gpt2(ModelSpec spec) {
         this.spec = spec;
@@ -125,6 +127,21 @@ public final class Gpt2 extends AbstractBlock {
             }
             target.set(new NDIndex("..."), src.toDevice(target.getDevice(), false));
         }
+    }
+
+    /**
+     * Computes the matrix products (the masked weights with the activations entering them,
+     * attention's q k^T and its product with v, the tied LM head) in 16 bits for {@code BF16} and
+     * {@code FP16}, each result back in fp32 (LayerNorm, softmax, GELU, log-softmax and the loss stay
+     * fp32); in fp32 otherwise (TF32 is libtorch's own switch, see Devices). The weights and scores
+     * themselves stay fp32, so the straight-through gradient is computed from an fp32 W.
+     */
+    public void setPrecision(Config.Precision precision) {
+        this.precision = precision;
+    }
+
+    public Config.Precision precision() {
+        return precision;
     }
 
     /** The fused kernels on this model's device (GELU, AdamW). */
@@ -210,8 +227,19 @@ public final class Gpt2 extends AbstractBlock {
                 .singletonOrThrow();
     }
 
-    private static NDArray linear(NDArray x, NDArray weight) {
-        return Linear.linear(x, weight).singletonOrThrow();
+    /** x W^T, in the model's precision. */
+    private NDArray linear(NDArray x, NDArray weight) {
+        return switch (precision) {
+            case BF16, FP16 -> kernels.linear16(x, weight, precision == Config.Precision.BF16);
+            default -> Linear.linear(x, weight).singletonOrThrow();
+        };
+    }
+
+    private NDArray causalAttention(NDArray q, NDArray k, NDArray v) {
+        return switch (precision) {
+            case BF16, FP16 -> kernels.causalAttention16(q, k, v, precision == Config.Precision.BF16);
+            default -> kernels.causalAttention(q, k, v);
+        };
     }
 
 
@@ -261,7 +289,7 @@ public final class Gpt2 extends AbstractBlock {
             NDArray q = heads(qkv.get(0), b, t, h, spec.qkDim());
             NDArray k = heads(qkv.get(1), b, t, h, spec.qkDim());
             NDArray v = heads(qkv.get(2), b, t, h, spec.vDim());
-            NDArray y = kernels.causalAttention(q, k, v).transpose(0, 2, 1, 3).reshape(b, t, spec.attnOutputWidth());
+            NDArray y = causalAttention(q, k, v).transpose(0, 2, 1, 3).reshape(b, t, spec.attnOutputWidth());
             return linear(y, attnProj.effectiveWeight());
         }
 

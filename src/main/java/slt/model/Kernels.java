@@ -64,6 +64,20 @@ public final class Kernels implements AutoCloseable {
         return call("causal_attention", q, k, v);
     }
 
+    /**
+     * x W^T with x and W cast to 16 bits ({@code bf16} or else fp16) on the device, the product in
+     * 16 bits, the result cast back to fp32; differentiable (the gradients come back in fp32).
+     * TorchScript does the casts: DJL 0.32's JNI has no bf16 type and kills the JVM on a bf16 array.
+     */
+    public NDArray linear16(NDArray x, NDArray w, boolean bf16) {
+        return call(bf16 ? "linear_bf16" : "linear_fp16", x, w);
+    }
+
+    /** {@link #causalAttention} with q, k, v cast to 16 bits (bf16 or else fp16), the result back in fp32. */
+    public NDArray causalAttention16(NDArray q, NDArray k, NDArray v, boolean bf16) {
+        return call(bf16 ? "causal_attention_bf16" : "causal_attention_fp16", q, k, v);
+    }
+
     /** Runs a method with autograd on: DJL names the method through an input array's name. */
     private NDArray call(String methodName, NDArray... inputs) {
         NDArray method = inputs[0].getManager().zeros(new ai.djl.ndarray.types.Shape()); // only its name is read

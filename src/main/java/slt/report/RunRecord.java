@@ -110,7 +110,7 @@ public record RunRecord(
         if (state == null) {
             long steps = s.path("steps").asLong(0);
             return new RunState(steps, 0, steps, number(s, "best_val_loss"), s.path("best_step").asLong(-1),
-                    number(s, "final_val_loss"), steps, number(s, "wall_s"), 0, 0);
+                    number(s, "final_val_loss"), steps, number(s, "wall_s"), 0, 0, RunState.LossScale.START);
         }
         try {
             return RunState.fromJson(state, state.path("step").asLong(-1));

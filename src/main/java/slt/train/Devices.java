@@ -175,12 +175,66 @@ public final class Devices {
      * ignores, with a warning, anything but 0 and 1). DJL has no switch for it. No effect on the CPU.
      */
     public static boolean tf32() {
-        return tf32In(System.getenv(TF32_ENV));
+        return tf32In(tf32Value());
     }
 
-    /** The value of {@value #TF32_ENV} as this process sees it (null when unset). */
+    /**
+     * The value of {@value #TF32_ENV} in this process's C environment, where libtorch reads it
+     * (null when unset); Java's {@link System#getenv} would miss a value set by {@link #switchTf32}.
+     */
     public static String tf32Value() {
-        return System.getenv(TF32_ENV);
+        try {
+            return NativeLibrary.getInstance("c").getFunction("getenv").invokeString(new Object[] {TF32_ENV}, false);
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            return System.getenv(TF32_ENV);
+        }
+    }
+
+    /** The value of {@value #TF32_ENV} that the first {@link #switchTf32} of this process set (null: none yet). */
+    private static String tf32Set;
+
+    /**
+     * Sets {@value #TF32_ENV} in this process's C environment to {@code 1} or {@code 0}, where
+     * libtorch reads it (once, at its first cuBLAS matmul): so must be called before any GPU matrix
+     * product. A later call asking for the other value cannot change what libtorch already read:
+     * on a GPU it says so.
+     */
+    public static synchronized void switchTf32(boolean on, Device device) {
+        String value = on ? "1" : "0";
+        if (tf32Set != null && !tf32Set.equals(value) && device.isGpu()) {
+            LOG.warn("{}={} was already set in this process and libtorch reads it once: TF32 stays {} for this run",
+                    TF32_ENV, tf32Set, tf32Set.equals("1") ? "on" : "off");
+            return;
+        }
+        String before = tf32Value();
+        if (before != null && !before.equals(value) && tf32Set == null) {
+            LOG.info("train.precision overrides {}={} from the environment with {}", TF32_ENV, before, value);
+        }
+        int rc = NativeLibrary.getInstance("c").getFunction("setenv").invokeInt(new Object[] {TF32_ENV, value, 1});
+        if (rc != 0 || !value.equals(tf32Value())) {
+            throw new IllegalStateException("setenv(" + TF32_ENV + ", " + value + ") failed (rc " + rc + ")");
+        }
+        tf32Set = tf32Set == null ? value : tf32Set;
+    }
+
+    /**
+     * The precision a run computes in on {@code device}: {@code auto} is TF32 on a GPU and FP32 on
+     * the CPU; the others as given (TF32 computes in fp32 on the CPU, which has no TF32).
+     */
+    public static Config.Precision precision(Config.Precision configured, Device device) {
+        return configured == Config.Precision.AUTO ? device.isGpu() ? Config.Precision.TF32 : Config.Precision.FP32
+                : configured;
+    }
+
+    /**
+     * Makes {@code device} compute matrix products as {@code configured} asks, before any of them
+     * runs: TF32 on for TF32, BF16 and FP16 (what fp32 products remain use the tensor cores, as a
+     * PyTorch script with autocast and allow_tf32 does), off for FP32. Returns the precision.
+     */
+    public static Config.Precision applyPrecision(Config.Precision configured, Device device) {
+        Config.Precision p = precision(configured, device);
+        switchTf32(p != Config.Precision.FP32, device);
+        return p;
     }
 
     /** {@link #tf32()} for a value of the variable (null when unset), exactly as libtorch reads it. */

@@ -47,7 +47,7 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
         Devices.configureThreads(config.run().threads());
         NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()));
         try {
-            Gpt2 model = Gpt2.create(ModelSpec.from(config), manager);
+            Gpt2 model = create(config, manager);
             java.util.Map<String, ai.djl.ndarray.NDArray> saved = SafeTensors.read(c.model(), manager);
             model.loadTrainable(saved);
             saved.values().forEach(ai.djl.ndarray.NDArray::close);
@@ -77,7 +77,7 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
         Devices.configureThreads(config.run().threads());
         NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()));
         try {
-            Gpt2 model = Gpt2.create(ModelSpec.from(config), manager);
+            Gpt2 model = create(config, manager);
             t.applyTo(model);
             return new LoadedModel(config, manager, model, t.step(), t.valLoss(), file.toString());
         } catch (StateMismatch e) {
@@ -87,6 +87,14 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
             manager.close();
             throw e;
         }
+    }
+
+    /** The config's model on {@code manager}'s device, computing in the config's train.precision (as its run did). */
+    private static Gpt2 create(Config config, NDManager manager) {
+        Config.Precision p = Devices.applyPrecision(config.train().precision(), manager.getDevice());
+        Gpt2 model = Gpt2.create(ModelSpec.from(config), manager);
+        model.setPrecision(p);
+        return model;
     }
 
     /** This model's ticket (seed and config + packed masks); edge-popup models only. */

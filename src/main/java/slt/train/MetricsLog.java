@@ -50,6 +50,10 @@ final class MetricsLog implements TrainingListener {
         line.put("loss", s.meanLossSinceLog());
         line.put("lr", end.lr());
         line.put("tokens_per_s", s.stepsSinceLog() * tokensPerStep / seconds);
+        if (trainer.precision() == Config.Precision.FP16) { // steps skipped for overflowing fp16 gradients, so far
+            line.put("loss_scale", s.lossScale().scale());
+            line.put("skipped_steps", s.lossScale().skipped());
+        }
         if (evaluated) {
             line.put("val_loss", end.valLoss());
             line.put("val_ppl", Math.exp(end.valLoss()));

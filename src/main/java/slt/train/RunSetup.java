@@ -175,6 +175,13 @@ final class RunSetup {
                     + "the ticket can hardly learn (use >= {})", config.slt().density(), config.dModel(),
                     String.format("%.3g", 1.0 / config.dModel()));
         }
+        LOG.info("precision: {} (train.precision {}){}", trainer.precision().name().toLowerCase(),
+                config.train().precision().name().toLowerCase(), switch (trainer.precision()) {
+                    case TF32 -> device.isGpu() ? ": fp32 products on TF32 tensor cores" : ": the CPU has no TF32, products in fp32";
+                    case BF16 -> ": matrix products in bf16; LayerNorm, softmax, loss, scores and AdamW in fp32";
+                    case FP16 -> ": matrix products in fp16 with dynamic loss scaling; LayerNorm, softmax, loss, scores and AdamW in fp32";
+                    default -> ": strict fp32";
+                });
         String allocator = Devices.allocator();
         LOG.info("memory allocator: {}{}", allocator, allocator.equals("jemalloc") || device.isGpu() ? ""
                 : " (on CPU its heap grows for a few hundred steps; with libjemalloc2 installed the launcher uses jemalloc:"

@@ -68,6 +68,7 @@ final class RunSummary {
         s.put("v_dim", config.vDim());
         s.put("seed", config.train().seed());
         s.put("device", trainer.device().toString());
+        s.put("precision", trainer.precision().name().toLowerCase());
         s.put(STATE, state.toJson());
         return s;
     }

@@ -10,6 +10,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import slt.checkpoint.RunState;
 import slt.config.Config;
 import slt.data.TokenWindows;
 import slt.data.WindowSampler;
@@ -24,7 +25,9 @@ import slt.model.Scoped;
  * and {@link Gpt2}): masks from the current scores, once; per micro-batch the forward pass and
  * the backward pass, whose gradients add up to the gradient of the batch-mean loss; the
  * straight-through score gradients dL/dS; optional clipping of their global norm; AdamW on the
- * scores. A non-finite loss returns before anything is updated.
+ * scores. A non-finite loss returns before anything is updated. With {@code train.precision fp16}
+ * the loss is scaled up for the backward pass and the gradients back down ({@link
+ * RunState.LossScale}); a step whose gradients overflow is skipped.
  *
  * <p>Data parallel over {@link Replicas} (one model per device, the same seed): micro-batch k of
  * the step goes to replica k mod N, each replica runs its micro-batches in its own thread, the
@@ -40,8 +43,10 @@ public final class TrainStep {
     private final int microBatch;
     private final int accumulation;
     private final Double gradClip;
+    private final boolean fp16;
+    private RunState.LossScale lossScale = RunState.LossScale.START;
 
-    TrainStep(Replicas replicas, AdamW optimizer, TokenWindows trainSet, Config.Train t) {
+    TrainStep(Replicas replicas, AdamW optimizer, TokenWindows trainSet, Config.Train t, Config.Precision precision) {
         this.replicas = replicas;
         this.optimizer = optimizer;
         this.trainSet = trainSet;
@@ -49,6 +54,17 @@ public final class TrainStep {
         this.microBatch = t.microBatch();
         this.accumulation = t.accumulation();
         this.gradClip = t.gradClip();
+        this.fp16 = precision == Config.Precision.FP16;
+    }
+
+    /** fp16's loss scale as the last step left it (unchanged by other precisions). */
+    RunState.LossScale lossScale() {
+        return lossScale;
+    }
+
+    /** The loss scale the next step starts from (a restored or injected one). */
+    void setLossScale(RunState.LossScale s) {
+        this.lossScale = s;
     }
 
     /** One step at learning rate {@code lr}; returns the batch's mean training loss. */
@@ -78,6 +94,15 @@ public final class TrainStep {
                 StepProfile.sync(grads.values().iterator().next());
                 profile.reduceNs += System.nanoTime() - t5;
                 t5 = System.nanoTime();
+            }
+            if (fp16) { // the gradients are lossScale x too large: overflowed, the step is skipped; else unscaled
+                if (!Double.isFinite(AdamW.gradNorm(grads))) {
+                    lossScale = lossScale.afterOverflow();
+                    replicas.clearGradients();
+                    return loss;
+                }
+                AdamW.scaleGradients(grads, 1 / lossScale.scale());
+                lossScale = lossScale.afterCleanStep();
             }
             if (gradClip != null) {
                 double norm = AdamW.gradNorm(grads);
@@ -149,7 +174,7 @@ public final class TrainStep {
                         StepProfile.sync(leaf);
                     }
                     long t3 = System.nanoTime();
-                    double scale = (double) tokens * accumulation;
+                    double scale = (double) tokens * accumulation / (fp16 ? lossScale.scale() : 1);
                     NDArray nll = Losses.chunkedNllSum(model, leaf, batch.get(1).reshape(tokens),
                             chunk -> backward(Constants.div(chunk, scale)));
                     backward(flat.mul(leaf.getGradient()).sum()); // d/dh = what the head sent back

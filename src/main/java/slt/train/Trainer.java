@@ -38,6 +38,7 @@ public final class Trainer implements AutoCloseable {
     private final LrSchedule schedule;
     private final TrainStep trainStep;
     private final Replicas replicas;
+    private final Config.Precision precision;
     private final List<NDManager> replicaManagers; // of the replicas after the first
     private final StopSignal stop = new StopSignal();
     private final Checkpointing checkpointing;
@@ -51,19 +52,23 @@ public final class Trainer implements AutoCloseable {
         this.trainSet = trainSet;
         this.validSet = validSet;
         ModelSpec spec = ModelSpec.from(config);
+        this.precision = Devices.applyPrecision(config.train().precision(), devices.get(0)); // before any product
         this.manager = NDManager.newBaseManager(devices.get(0));
         this.model = Gpt2.create(spec, manager);
+        model.setPrecision(precision);
         List<Replicas.Replica> list = new ArrayList<>(List.of(new Replicas.Replica(model, manager)));
         for (Device d : devices.subList(1, devices.size())) { // each from the same seed: identical weights and scores
             NDManager m = NDManager.newBaseManager(d);
-            list.add(new Replicas.Replica(Gpt2.create(spec, m), m));
+            Gpt2 replica = Gpt2.create(spec, m);
+            replica.setPrecision(precision);
+            list.add(new Replicas.Replica(replica, m));
         }
         this.replicaManagers = list.stream().skip(1).map(Replicas.Replica::manager).toList();
         this.replicas = new Replicas(list);
         Config.Train t = config.train();
         this.optimizer = new AdamW(model.trainable(), model.kernels(), t.beta1(), t.beta2(), t.eps(), t.weightDecay());
         this.schedule = new LrSchedule(t.lr(), t.minLr(), t.warmupSteps(), t.totalSteps());
-        this.trainStep = new TrainStep(replicas, optimizer, trainSet, t);
+        this.trainStep = new TrainStep(replicas, optimizer, trainSet, t, precision);
         this.checkpointing = new Checkpointing(run.checkpoints());
         // in this order: a stop decided first is seen by the checkpoints; the metrics line carries the evaluation
         listeners.add(stop);
@@ -126,6 +131,7 @@ public final class Trainer implements AutoCloseable {
                 for (TrainingListener l : listeners) {
                     l.onStepStart(this, state.step());
                 }
+                trainStep.setLossScale(state.lossScale());
                 double loss = trainStep.run(lr);
                 if (!Double.isFinite(loss)) {
                     long saved = checkpointing.savedStep();
@@ -135,7 +141,7 @@ public final class Trainer implements AutoCloseable {
                             + "start again with a lower train.lr or with train.grad_clip set");
                 }
                 state = state.afterStep(loss, (System.nanoTime() - stepStart) / 1e9, trainSet.sampler().position(),
-                        optimizer.steps());
+                        optimizer.steps(), trainStep.lossScale());
                 bar.stepTo(state.step());
                 TrainingListener.StepEnd end = new TrainingListener.StepEnd(state.step(), lr, loss, state.step() == total);
                 for (TrainingListener l : listeners) {
@@ -218,6 +224,11 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** The device this trainer computes on. */
+    /** The precision this run computes in (train.precision resolved for its device). */
+    public Config.Precision precision() {
+        return precision;
+    }
+
     public Device device() {
         return manager.getDevice();
     }

@@ -185,7 +185,8 @@ class CliErrorsTest {
         Files.writeString(runDir.resolve("config.yaml"), slt.config.ConfigLoader.toYaml(slt.config.ConfigLoader.load(null, List.of("model.preset=tiny",
                 "data.seq_len=16", "data.path=" + data)).resolved()));
         // a run directory needs a checkpoint before its data is read: give it an empty, valid one
-        var state = new slt.checkpoint.RunState(1, 0, 0, Double.POSITIVE_INFINITY, -1, Double.NaN, -1, 0, 0, 0);
+        var state = new slt.checkpoint.RunState(1, 0, 0, Double.POSITIVE_INFINITY, -1, Double.NaN, -1, 0, 0, 0,
+                slt.checkpoint.RunState.LossScale.START);
         new slt.checkpoint.Checkpoints(runDir).save(java.util.Map.of(), java.util.Map.of(), state, java.util.Map.of(), false, 2);
         assertUserError(run("eval", "--run-dir", runDir.toString(), "--split", "test"),
                 data.resolve("wiki.test.raw").toString(), "./slt data download");
@@ -373,7 +374,8 @@ class CliErrorsTest {
         Path runDir = Files.createDirectories(tmp.resolve("runs/w"));
         Files.writeString(runDir.resolve("config.yaml"), slt.config.ConfigLoader.toYaml(slt.config.ConfigLoader.load(null, List.of("model.preset=tiny",
                 "data.seq_len=16", "data.path=" + data)).resolved()));
-        var state = new slt.checkpoint.RunState(1, 0, 0, Double.POSITIVE_INFINITY, -1, Double.NaN, -1, 0, 0, 0);
+        var state = new slt.checkpoint.RunState(1, 0, 0, Double.POSITIVE_INFINITY, -1, Double.NaN, -1, 0, 0, 0,
+                slt.checkpoint.RunState.LossScale.START);
         new slt.checkpoint.Checkpoints(runDir).save(java.util.Map.of(), java.util.Map.of(), state, java.util.Map.of(), false, 2);
         Files.writeString(runDir.resolve("checkpoints/latest"), "step-00000099\n"); // warned about, then ignored
         ProcessResult r = process("eval", "--run-dir", runDir.toString()); // loads the (empty) model: fails after the warning
