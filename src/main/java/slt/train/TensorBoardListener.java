@@ -51,6 +51,10 @@ final class TensorBoardListener implements TrainingListener, AutoCloseable {
             points.put("train/loss", (Double) end.line().get("loss"));
             points.put("train/lr", end.lr());
             points.put("train/tokens_per_s", (Double) end.line().get("tokens_per_s"));
+            if (end.line().get("loss_scale") instanceof Double scale) { // fp16 only
+                points.put("train/loss_scale", scale);
+                points.put("train/skipped_steps", ((Long) end.line().get("skipped_steps")).doubleValue());
+            }
         }
         if (end.evaluated()) {
             points.put("val/loss", end.valLoss());
