@@ -51,6 +51,7 @@ class BenchTest {
         assertTrue(j.get("rss_at_step_100_bytes").isNull(), "2 steps have no step 100: " + j);
         assertTrue(j.get("device_used_bytes").isNull(), "no device memory on the CPU: " + j);
         assertTrue(j.has("tf32") && !j.get("tf32").asBoolean(), "TF32 never applies on the CPU: " + j);
+        assertEquals("fp32", j.get("precision").asText(), "train.precision auto is fp32 on the CPU: " + j);
         assertTrue(j.get("peak_rss_bytes").asLong() > 0);
 
         StringWriter err = new StringWriter();

@@ -149,14 +149,14 @@ class WidthTest {
 
     @Test
     void aWidenedRunResumesBitForBitAndItsTicketReproducesItsEvaluation() throws IOException {
-        String[] wide = {"model.qk_dim=96", "model.v_dim=40", "train.epochs=2"}; // 12 steps, evaluations at 4, 8, 12
+        String[] wide = {"model.qk_dim=96", "model.v_dim=40", "train.epochs=1"}; // 6 steps, evaluations at 4 and 6
         List<float[]> baseline;
         try (Trainer t = Trainer.create(config("wide", wide), false)) {
             t.run();
             baseline = TestRuns.trained(t.model());
         }
         try (Trainer t = Trainer.create(config("stopped", wide), false)) {
-            t.stopAfter(5);
+            t.stopAfter(3);
             t.run();
         }
         Path stopped = tmp.resolve("runs/stopped");
@@ -165,14 +165,14 @@ class WidthTest {
             t.run();
             resumed = TestRuns.trained(t.model());
         }
-        ResumeTest.assertScoresEqual(baseline, resumed, "widened run stopped at 5 and resumed");
+        ResumeTest.assertScoresEqual(baseline, resumed, "widened run stopped at 3 and resumed");
         assertEquals(TestRuns.withoutTiming(TestRuns.metrics(tmp.resolve("runs/wide"))),
                 TestRuns.withoutTiming(TestRuns.metrics(stopped)));
         UserError refused = assertThrows(UserError.class, () -> Trainer.resume(stopped, List.of("model.qk_dim=64")));
         assertTrue(refused.getMessage().contains("model.qk_dim"), refused.getMessage());
 
         List<JsonNode> metrics = TestRuns.metrics(tmp.resolve("runs/wide"));
-        double last = metrics.stream().filter(l -> l.get("step").asLong() == 12 && l.has("val_loss")).findFirst()
+        double last = metrics.stream().filter(l -> l.get("step").asLong() == 6 && l.has("val_loss")).findFirst()
                 .orElseThrow().get("val_loss").asDouble();
         Path file = tmp.resolve("wide.ticket");
         try (LoadedModel m = LoadedModel.fromRun(tmp.resolve("runs/wide"), LoadedModel.Which.LATEST, null, List.of())) {
