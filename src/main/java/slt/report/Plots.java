@@ -122,9 +122,9 @@ final class Plots {
             return;
         }
         XYChart chart = chart(WIDTH, HEIGHT, "Best validation loss against the per-head Q/K dimension n_K",
-                "per-head query/key dimension n_K (model.qk_dim, log scale)", "best validation loss");
-        chart.getStyler().setXAxisLogarithmic(true);
-        series.forEach((name, points) -> addSeries(chart, name, points, p -> p.qkDim()));
+                "per-head query/key dimension n_K (model.qk_dim)", "best validation loss");
+        series.forEach((name, points) -> addSeries(chart, name, points, Point::qkDim));
+        chart.getStyler().setXAxisMin(0.0);
         save(chart, out.resolve(WIDTH_FIG));
         figures.add(new Figure(WIDTH_FIG, "The theorem's width: best validation loss against qk_dim",
                 "Mean over seeds, error bars one standard deviation; qk_scale=auto is n_K^(1/4) at each width "
