@@ -69,13 +69,8 @@ final class Plots {
 
     /** Fig. 8: per model (and any other varying key), best validation loss of edge-popup points against the Q/K scale. */
     private static void qkScale(Aggregation agg, Path out, List<Figure> figures, List<String> notes) throws IOException {
-        Map<String, List<Point>> series = new LinkedHashMap<>();
-        for (Point p : agg.points()) {
-            if (!p.dense() && p.bestValLoss().n() > 0) {
-                series.computeIfAbsent(Aggregation.label(p.config(), agg.varyingKeys(), Set.of("slt.qk_scale")),
-                        k -> new ArrayList<>()).add(p);
-            }
-        }
+        Map<String, List<Point>> series = sltSeries(agg,
+                p -> Aggregation.label(p.config(), agg.varyingKeys(), Set.of("slt.qk_scale")));
         if (series.values().stream().noneMatch(s -> s.size() >= 2)) {
             notes.add("Fig. 8 (best validation loss against the Q/K scale) is not drawn: it needs edge-popup runs "
                     + "at two or more values of slt.qk_scale of one model, and there are none.");
@@ -109,13 +104,8 @@ final class Plots {
         if (!agg.varyingKeys().contains("model.qk_dim")) {
             return; // not a width sweep: nothing to say
         }
-        Map<String, List<Point>> series = new LinkedHashMap<>();
-        for (Point p : agg.points()) {
-            if (!p.dense() && p.bestValLoss().n() > 0) {
-                String rest = Aggregation.label(p.config(), agg.varyingKeys(), Set.of("slt.qk_scale", "model.qk_dim"));
-                series.computeIfAbsent(rest + " qk_scale=" + p.qkScaleName(), k -> new ArrayList<>()).add(p);
-            }
-        }
+        Map<String, List<Point>> series = sltSeries(agg, p -> Aggregation.label(p.config(), agg.varyingKeys(),
+                Set.of("slt.qk_scale", "model.qk_dim")) + " qk_scale=" + p.qkScaleName());
         if (series.values().stream().noneMatch(s -> s.size() >= 2)) {
             notes.add("The width plot (best validation loss against model.qk_dim) is not drawn: it needs finished "
                     + "edge-popup runs at two or more values of model.qk_dim, and there are none.");
@@ -130,6 +120,17 @@ final class Plots {
                 "Mean over seeds, error bars one standard deviation; qk_scale=auto is n_K^(1/4) at each width "
                         + "(2.38, 2.83, 3.36, 4 at 32, 64, 128, 256), qk_scale=1 is GPT-2's init. d_model is the same "
                         + "for every point; only the heads' query/key space widens.", WIDTH, HEIGHT));
+    }
+
+    /** The edge-popup points with a best validation loss, grouped into series by {@code name}, in point order. */
+    private static Map<String, List<Point>> sltSeries(Aggregation agg, java.util.function.Function<Point, String> name) {
+        Map<String, List<Point>> series = new LinkedHashMap<>();
+        for (Point p : agg.points()) {
+            if (!p.dense() && p.bestValLoss().n() > 0) {
+                series.computeIfAbsent(name.apply(p), k -> new ArrayList<>()).add(p);
+            }
+        }
+        return series;
     }
 
     /** Fig. 7: best validation loss against nonzero parameters for trained (dense) models, SLT, SLT + Q/K scaling. */
