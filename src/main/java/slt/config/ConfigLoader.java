@@ -98,7 +98,31 @@ public final class ConfigLoader {
             throw new UserError(file + " lacks " + missing.size() + " of the keys a run records (first: " + missing.get(0)
                     + "): it was cut short or edited; each checkpoint holds a copy (checkpoints/step-*/config.yaml)");
         }
-        return load(file, overrides);
+        return load(file, withOldBehaviour(given, overrides));
+    }
+
+    /**
+     * Keys added later whose default is not what runs did before the key existed: a recorded config
+     * that lacks one gets this value, so an old run resumes, and an old ticket evaluates, as it was
+     * computed ({@code train.precision} auto is TF32 on a GPU; before it, products were fp32).
+     */
+    static final Map<String, String> OLD_BEHAVIOUR = Map.of("train.precision", "fp32");
+
+    /** {@code overrides}, after the old-behaviour value of every {@link #OLD_BEHAVIOUR} key {@code recorded} lacks. */
+    @SuppressWarnings("unchecked")
+    private static List<String> withOldBehaviour(Map<String, Object> recorded, List<String> overrides) {
+        List<String> out = new java.util.ArrayList<>();
+        for (Map.Entry<String, String> e : OLD_BEHAVIOUR.entrySet()) {
+            String[] key = e.getKey().split("\\.");
+            Object section = recorded.get(key[0]);
+            if (!(section instanceof Map) || !((Map<String, Object>) section).containsKey(key[1])) {
+                out.add(e.getKey() + "=" + e.getValue());
+            }
+        }
+        if (overrides != null) {
+            out.addAll(overrides); // the user's come last and win
+        }
+        return out;
     }
 
     /** Defaults, overlaid by YAML {@code text} (a config stored inside a file such as a ticket), overlaid by overrides. */
@@ -106,9 +130,10 @@ public final class ConfigLoader {
         Map<String, Object> tree = defaultTree();
         try {
             JsonNode node = YAML.readTree(text);
-            if (node != null && !node.isMissingNode() && !node.isNull()) {
-                merge(tree, YAML.convertValue(node, Object.class), "", source);
-            }
+            Object recorded = node != null && !node.isMissingNode() && !node.isNull()
+                    ? YAML.convertValue(node, Object.class) : Map.of();
+            merge(tree, recorded, "", source);
+            overrides = withOldBehaviour(asMap(recorded, source), overrides);
         } catch (JsonProcessingException e) {
             throw new UserError("the config in " + source + " is not valid YAML: "
                     + e.getOriginalMessage().lines().findFirst().orElse(""));

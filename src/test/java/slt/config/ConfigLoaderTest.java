@@ -208,6 +208,30 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aRecordedConfigFromBeforeLaterKeysLoadsWithTheBehaviourItWasComputedWith() throws IOException {
+        String full = ConfigLoader.toYaml(ConfigLoader.load(null, List.of("model.preset=tiny", "data.seq_len=64")).resolved());
+        StringBuilder old = new StringBuilder(); // as a run recorded it before these keys existed
+        for (String line : full.split("\n")) {
+            if (!line.matches("\\s+(replicas|gpus|tensorboard|qk_dim|v_dim|precision):.*")) {
+                old.append(line).append('\n');
+            }
+        }
+        assertFalse(old.toString().contains("precision"), old.toString());
+        Path file = yaml("config.yaml", old.toString());
+        Config c = ConfigLoader.loadRecorded(file, List.of());
+        assertEquals(Config.Precision.FP32, c.train().precision(), "before train.precision, products were fp32 (auto is TF32 on a GPU)");
+        assertEquals(1, c.run().replicas());
+        assertNull(c.model().qkDim());
+        assertEquals(Config.Precision.FP32, ConfigLoader.loadText(old.toString(), "an old ticket", List.of()).train().precision());
+        assertEquals(Config.Precision.BF16, ConfigLoader.loadRecorded(file, List.of("train.precision=bf16")).train().precision(),
+                "the user's override still wins (eval may set it)");
+        assertEquals(Config.Precision.AUTO, ConfigLoader.loadRecorded(yaml("new.yaml", full), List.of()).train().precision(),
+                "a run that recorded the key keeps it");
+        Path cut = yaml("cut.yaml", old.toString().replaceAll("\\n\\s+lr:.*", ""));
+        assertThrows(UserError.class, () -> ConfigLoader.loadRecorded(cut, List.of()), "any other missing key is damage");
+    }
+
+    @Test
     void unknownKeyViaSetIsNamedWithTheKnownKeys() {
         String msg = refused(null, "train.lrr=1e-3");
         assertContains(msg, "'train.lrr'", "override train.lrr=1e-3", "min_lr", "lr");
