@@ -70,6 +70,13 @@ public final class Gpt2 extends AbstractBlock {
         return model;
     }
 
+    /** {@link #create(ModelSpec, NDManager)}, computing its matrix products in {@code precision} ({@link #setPrecision}). */
+    public static Gpt2 create(ModelSpec spec, NDManager manager, Config.Precision precision) {
+        Gpt2 model = create(spec, manager);
+        model.setPrecision(precision);
+        return model;
+    }
+
     /**
      * The trained tensors by name, in model order: {@code <tensor>.scores} (edge-popup) or
      * {@code <tensor>.weight} (dense). With the seed, they are the whole trained model.
@@ -138,10 +145,6 @@ public final class Gpt2 extends AbstractBlock {
      */
     public void setPrecision(Config.Precision precision) {
         this.precision = precision;
-    }
-
-    public Config.Precision precision() {
-        return precision;
     }
 
     /** The fused kernels on this model's device (GELU, AdamW). */

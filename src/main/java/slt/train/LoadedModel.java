@@ -92,9 +92,7 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
     /** The config's model on {@code manager}'s device, computing in the config's train.precision (as its run did). */
     private static Gpt2 create(Config config, NDManager manager) {
         Config.Precision p = Devices.applyPrecision(config.train().precision(), manager.getDevice());
-        Gpt2 model = Gpt2.create(ModelSpec.from(config), manager);
-        model.setPrecision(p);
-        return model;
+        return Gpt2.create(ModelSpec.from(config), manager, p);
     }
 
     /** This model's ticket (seed and config + packed masks); edge-popup models only. */

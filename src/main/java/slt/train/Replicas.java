@@ -53,6 +53,14 @@ final class Replicas implements AutoCloseable {
         return replicas.get(replicas.size() - 1).model();
     }
 
+    /** {@code job} on every replica's model, in parallel when there are several. */
+    void forEachModel(java.util.function.Consumer<Gpt2> job) {
+        each(i -> {
+            job.accept(replicas.get(i).model());
+            return null;
+        });
+    }
+
     /** {@code job(i)} for every replica i, in parallel when there are several; their results in replica order. */
     <T> List<T> each(IntFunction<T> job) {
         List<T> out = new ArrayList<>();
@@ -117,10 +125,12 @@ final class Replicas implements AutoCloseable {
         }
     }
 
+    /** Stops the replicas' threads and closes the managers of the replicas after the first (the first is the run's). */
     @Override
     public void close() {
         if (workers != null) {
             workers.shutdownNow();
         }
+        replicas.subList(1, replicas.size()).forEach(r -> r.manager().close());
     }
 }

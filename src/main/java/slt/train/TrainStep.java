@@ -75,10 +75,7 @@ public final class TrainStep {
     /** As {@link #run(double)}, adding each phase's time to {@code profile} when it is not null. */
     public double run(double lr, StepProfile profile) {
         long t0 = System.nanoTime();
-        replicas.each(r -> {
-            replicas.get(r).model().refreshMasks();
-            return null;
-        });
+        replicas.forEachModel(Gpt2::refreshMasks);
         if (profile != null) {
             profile.maskNs += System.nanoTime() - t0; // ends with exact counts read on the host: synchronised
         }

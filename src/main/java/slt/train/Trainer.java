@@ -39,7 +39,6 @@ public final class Trainer implements AutoCloseable {
     private final TrainStep trainStep;
     private final Replicas replicas;
     private final Config.Precision precision;
-    private final List<NDManager> replicaManagers; // of the replicas after the first
     private final StopSignal stop = new StopSignal();
     private final Checkpointing checkpointing;
     private final List<TrainingListener> listeners = new ArrayList<>();
@@ -54,16 +53,12 @@ public final class Trainer implements AutoCloseable {
         ModelSpec spec = ModelSpec.from(config);
         this.precision = Devices.applyPrecision(config.train().precision(), devices.get(0)); // before any product
         this.manager = NDManager.newBaseManager(devices.get(0));
-        this.model = Gpt2.create(spec, manager);
-        model.setPrecision(precision);
+        this.model = Gpt2.create(spec, manager, precision);
         List<Replicas.Replica> list = new ArrayList<>(List.of(new Replicas.Replica(model, manager)));
         for (Device d : devices.subList(1, devices.size())) { // each from the same seed: identical weights and scores
             NDManager m = NDManager.newBaseManager(d);
-            Gpt2 replica = Gpt2.create(spec, m);
-            replica.setPrecision(precision);
-            list.add(new Replicas.Replica(replica, m));
+            list.add(new Replicas.Replica(Gpt2.create(spec, m, precision), m));
         }
-        this.replicaManagers = list.stream().skip(1).map(Replicas.Replica::manager).toList();
         this.replicas = new Replicas(list);
         Config.Train t = config.train();
         this.optimizer = new AdamW(model.trainable(), model.kernels(), t.beta1(), t.beta2(), t.eps(), t.weightDecay());
@@ -279,8 +274,7 @@ public final class Trainer implements AutoCloseable {
                 }
             }
         }
-        replicas.close();
-        replicaManagers.forEach(NDManager::close);
+        replicas.close(); // with the managers of the replicas after the first
         manager.close();
         run.unlock();
     }
