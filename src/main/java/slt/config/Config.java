@@ -141,10 +141,10 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
         return new Config(r, model, s, data, train);
     }
 
-    /** The Q/K scale as a number: {@code auto} resolves to qk_dim^(1/4) (the theorem's n_K^(1/4)). */
+    /** The Q/K scale as a number: {@code auto} resolves to {@link #autoQkScale()}. */
     public double qkScale() {
         if ("auto".equalsIgnoreCase(slt.qkScale().trim())) {
-            return Math.pow(qkDim(), 0.25);
+            return autoQkScale();
         }
         return Double.parseDouble(slt.qkScale().trim());
     }
@@ -157,6 +157,11 @@ public record Config(Run run, Model model, Slt slt, Data data, Train train) {
     /** Model width d after the width multiplier (heads x 64). */
     public int dModel() {
         return nHead() * Preset.HEAD_DIM;
+    }
+
+    /** What {@code slt.qk_scale: auto} means: qk_dim^(1/4), the theorem's n_K^(1/4) (2.83 at 64). */
+    public double autoQkScale() {
+        return Math.pow(qkDim(), 0.25);
     }
 
     /** Per-head query/key dimension n_K: {@code model.qk_dim}, or the head dimension (64). */

@@ -68,7 +68,7 @@ public record Point(String id, String label, Map<String, Object> key, Config con
      * number), else the number.
      */
     public String qkScaleName() {
-        return Math.abs(qkScale() - Math.pow(qkDim(), 0.25)) < 1e-9 ? "auto" : Format.num(qkScale());
+        return Math.abs(qkScale() - config.autoQkScale()) < 1e-9 ? "auto" : Format.num(qkScale());
     }
 
     /** Preset and width, e.g. "mini x0.5": the model size a point belongs to. */
