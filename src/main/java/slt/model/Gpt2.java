@@ -6,18 +6,19 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import slt.config.Config;
 
 /**
@@ -54,12 +55,12 @@ public final class Gpt2 extends AbstractBlock {
         long seed = spec.seed();
         int d = spec.dModel();
         MaskedBlock.Role emb = spec.roleOf(true);
-        wte = register(addChildBlock("wte", new MaskedEmbedding("wte", spec.vocab(), d, emb,
-                Gpt2Init.normal(seed, "wte", spec.embeddingStd()), Gpt2Init.scores(seed, "wte"), spec.rescale())));
-        wpe = register(addChildBlock("wpe", new MaskedEmbedding("wpe", spec.context(), d, emb,
-                Gpt2Init.normal(seed, "wpe", spec.embeddingStd()), Gpt2Init.scores(seed, "wpe"), spec.rescale())));
+        wte = register(new MaskedEmbedding("wte", spec.vocab(), d, emb,
+                Gpt2Init.normal(seed, "wte", spec.embeddingStd()), Gpt2Init.scores(seed, "wte"), spec.rescale()));
+        wpe = register(new MaskedEmbedding("wpe", spec.context(), d, emb,
+                Gpt2Init.normal(seed, "wpe", spec.embeddingStd()), Gpt2Init.scores(seed, "wpe"), spec.rescale()));
         for (int i = 0; i < spec.nLayer(); i++) {
-            layers.add(addChildBlock("h." + i, new Layer(i)));
+            layers.add(new Layer(i));
         }
     }
 
@@ -82,26 +83,19 @@ public final class Gpt2 extends AbstractBlock {
      * {@code <tensor>.weight} (dense). With the seed, they are the whole trained model.
      */
     public Map<String, Parameter> trainable() {
-        Map<String, Parameter> out = new LinkedHashMap<>();
-        for (MaskedBlock w : weights) {
-            Parameter p = w.trainable();
-            if (p != null) {
-                out.put(w.name() + (p == w.scores() ? ".scores" : ".weight"), p);
-            }
-        }
-        return out;
+        return byTrainedName(MaskedBlock::trainable);
     }
 
-    /**
-     * The gradients of the trained tensors after a step's backward passes, named as
-     * {@link #trainable()} names them (straight-through for scores, autograd's for dense weights).
-     */
+    /** The trained tensors' gradients after a step's backward passes, named as {@link #trainable()} names them. */
     public Map<String, NDArray> gradients() {
-        Map<String, NDArray> out = new LinkedHashMap<>();
+        return byTrainedName(MaskedBlock::gradient);
+    }
+
+    private <T> Map<String, T> byTrainedName(Function<MaskedBlock, T> f) {
+        Map<String, T> out = new LinkedHashMap<>();
         for (MaskedBlock w : weights) {
-            Parameter p = w.trainable();
-            if (p != null) {
-                out.put(w.name() + (p == w.scores() ? ".scores" : ".weight"), w.gradient());
+            if (w.role() != MaskedBlock.Role.FROZEN) {
+                out.put(w.name() + (w.role() == MaskedBlock.Role.MASKED ? ".scores" : ".weight"), f.apply(w));
             }
         }
         return out;
@@ -118,22 +112,6 @@ public final class Gpt2 extends AbstractBlock {
     /** Forgets the step's gradients (see {@link MaskedBlock#clearGradient()}). */
     public void clearGradients() {
         weights.forEach(MaskedBlock::clearGradient);
-    }
-
-    /** Copies saved trained tensors (as {@link #trainable()} names them) into the model, in place. */
-    public void loadTrainable(Map<String, NDArray> saved) {
-        Map<String, Parameter> params = trainable();
-        if (!params.keySet().equals(saved.keySet())) {
-            throw new StateMismatch("saved tensors " + saved.keySet() + " do not match the model's " + params.keySet());
-        }
-        for (Map.Entry<String, Parameter> e : params.entrySet()) {
-            NDArray target = e.getValue().getArray();
-            NDArray src = saved.get(e.getKey());
-            if (!src.getShape().equals(target.getShape())) {
-                throw new StateMismatch(e.getKey() + ": saved shape " + src.getShape() + " != " + target.getShape());
-            }
-            target.set(new NDIndex("..."), src.toDevice(target.getDevice(), false));
-        }
     }
 
     /**
@@ -246,35 +224,33 @@ public final class Gpt2 extends AbstractBlock {
     }
 
 
+    /** A weight tensor: a child block named as in GPT-2 ({@code h.0.attn.c_attn}), in {@link #weights()} order. */
     private <B extends MaskedBlock> B register(B block) {
-        weights.add(block);
+        weights.add(addChildBlock(block.name(), block));
         return block;
     }
 
     /** One transformer block: causal self-attention and MLP, each pre-LayerNorm with a residual. */
-    private final class Layer extends AbstractBlock {
+    private final class Layer {
         private final MaskedLinear cAttn;
         private final MaskedLinear attnProj;
         private final MaskedLinear cFc;
         private final MaskedLinear mlpProj;
 
         Layer(int i) {
-            long seed = spec.seed();
-            int d = spec.dModel();
-            MaskedBlock.Role role = spec.roleOf(false);
             String p = "h." + i + ".";
-            cAttn = register(addChildBlock("c_attn", new MaskedLinear(p + "attn.c_attn", d, spec.qkvRows(), role,
-                    Gpt2Init.qkv(seed, p + "attn.c_attn", spec.initStd(), spec.qkvBlockStart(2), spec.qkScale()),
-                    Gpt2Init.scores(seed, p + "attn.c_attn"), spec.rescale())));
-            attnProj = register(addChildBlock("attn_c_proj", new MaskedLinear(p + "attn.c_proj", spec.attnOutputWidth(), d, role,
-                    Gpt2Init.normal(seed, p + "attn.c_proj", spec.residualStd()),
-                    Gpt2Init.scores(seed, p + "attn.c_proj"), spec.rescale())));
-            cFc = register(addChildBlock("c_fc", new MaskedLinear(p + "mlp.c_fc", d, 4L * d, role,
-                    Gpt2Init.normal(seed, p + "mlp.c_fc", spec.initStd()),
-                    Gpt2Init.scores(seed, p + "mlp.c_fc"), spec.rescale())));
-            mlpProj = register(addChildBlock("mlp_c_proj", new MaskedLinear(p + "mlp.c_proj", 4L * d, d, role,
-                    Gpt2Init.normal(seed, p + "mlp.c_proj", spec.residualStd()),
-                    Gpt2Init.scores(seed, p + "mlp.c_proj"), spec.rescale())));
+            int d = spec.dModel();
+            cAttn = matrix(p + "attn.c_attn", d, spec.qkvRows(),
+                    Gpt2Init.qkv(spec.seed(), p + "attn.c_attn", spec.initStd(), spec.qkvBlockStart(2), spec.qkScale()));
+            attnProj = matrix(p + "attn.c_proj", spec.attnOutputWidth(), d,
+                    Gpt2Init.normal(spec.seed(), p + "attn.c_proj", spec.residualStd()));
+            cFc = matrix(p + "mlp.c_fc", d, 4L * d, Gpt2Init.normal(spec.seed(), p + "mlp.c_fc", spec.initStd()));
+            mlpProj = matrix(p + "mlp.c_proj", 4L * d, d, Gpt2Init.normal(spec.seed(), p + "mlp.c_proj", spec.residualStd()));
+        }
+
+        private MaskedLinear matrix(String name, long in, long out, Initializer weightInit) {
+            return register(new MaskedLinear(name, in, out, spec.roleOf(false), weightInit,
+                    Gpt2Init.scores(spec.seed(), name), spec.rescale()));
         }
 
         NDArray forward(NDArray x) {
@@ -298,21 +274,6 @@ public final class Gpt2 extends AbstractBlock {
 
         private NDArray heads(NDArray a, long b, long t, int h, int hd) {
             return a.reshape(b, t, h, hd).transpose(0, 2, 1, 3);
-        }
-
-        @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
-            throw new UnsupportedOperationException("Layer runs inside Gpt2.logits");
-        }
-
-        @Override
-        public Shape[] getOutputShapes(Shape[] inputShapes) {
-            return inputShapes;
-        }
-
-        @Override
-        protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
-            // Gpt2 initialises every weight itself, in order.
         }
     }
 }

@@ -1,10 +1,12 @@
 package slt.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,6 +17,7 @@ import slt.checkpoint.RunState;
 import slt.checkpoint.SafeTensors;
 import slt.config.Config;
 import slt.model.Gpt2;
+import slt.model.StateMismatch;
 
 /**
  * Checkpoints: saved every {@code train.checkpoint_every} steps, at the last step, at a new best
@@ -86,9 +89,7 @@ final class Checkpointing implements TrainingListener {
     RunState restore(Checkpoints.Checkpoint ckpt, Trainer trainer) throws IOException {
         Gpt2 model = trainer.model();
         AdamW optimizer = trainer.optimizer();
-        Map<String, NDArray> saved = SafeTensors.read(ckpt.model(), trainer.manager());
-        model.loadTrainable(saved);
-        saved.values().forEach(NDArray::close);
+        loadTrainable(model, ckpt.model(), trainer.manager());
         Map<String, NDArray> moments = SafeTensors.read(ckpt.optimizer(), trainer.manager());
         List<String> expected = new ArrayList<>();
         for (String name : model.trainable().keySet()) {
@@ -110,6 +111,27 @@ final class Checkpointing implements TrainingListener {
         Checkpoints.replaceDurably(trainer.runDirectory().path().resolve(RunDirectory.METRICS), metrics);
         checkpoints.removeStaleTemporaries();
         return s;
+    }
+
+    /** Reads the trained tensors saved in {@code file} into {@code model}, in place; their names and shapes must be the model's. */
+    static void loadTrainable(Gpt2 model, Path file, NDManager manager) throws IOException {
+        Map<String, NDArray> saved = SafeTensors.read(file, manager);
+        try {
+            Map<String, Parameter> params = model.trainable();
+            if (!params.keySet().equals(saved.keySet())) {
+                throw new StateMismatch("saved tensors " + saved.keySet() + " do not match the model's " + params.keySet());
+            }
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                NDArray target = e.getValue().getArray();
+                NDArray src = saved.get(e.getKey());
+                if (!src.getShape().equals(target.getShape())) {
+                    throw new StateMismatch(e.getKey() + ": saved shape " + src.getShape() + " != " + target.getShape());
+                }
+                target.set(new NDIndex("..."), src.toDevice(target.getDevice(), false));
+            }
+        } finally {
+            saved.values().forEach(NDArray::close);
+        }
     }
 
     private static void copyInto(NDArray target, NDArray saved, String name) throws IOException {

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.List;
 import slt.UserError;
 import slt.checkpoint.Checkpoints;
-import slt.checkpoint.SafeTensors;
 import slt.checkpoint.Ticket;
 import slt.config.Config;
 import slt.config.ConfigLoader;
@@ -48,9 +47,7 @@ public record LoadedModel(Config config, NDManager manager, Gpt2 model, long ste
         NDManager manager = NDManager.newBaseManager(Devices.resolve(config.run().device()));
         try {
             Gpt2 model = create(config, manager);
-            java.util.Map<String, ai.djl.ndarray.NDArray> saved = SafeTensors.read(c.model(), manager);
-            model.loadTrainable(saved);
-            saved.values().forEach(ai.djl.ndarray.NDArray::close);
+            Checkpointing.loadTrainable(model, c.model(), manager);
             model.refreshMasks();
             double val = c.state().lastValStep() == c.step() ? c.state().lastValLoss() : Double.NaN;
             return new LoadedModel(config, manager, model, c.step(), val, c.dir().toString());
