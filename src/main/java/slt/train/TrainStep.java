@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
@@ -18,6 +17,7 @@ import slt.model.Constants;
 import slt.model.Gpt2;
 import slt.model.Host;
 import slt.model.MaskedBlock;
+import slt.train.StepProfile.Phase;
 import slt.model.Scoped;
 
 /**
@@ -74,56 +74,55 @@ public final class TrainStep {
 
     /** As {@link #run(double)}, adding each phase's time to {@code profile} when it is not null. */
     public double run(double lr, StepProfile profile) {
-        long t0 = System.nanoTime();
+        long t = System.nanoTime();
         replicas.forEachModel(Gpt2::refreshMasks);
-        if (profile != null) {
-            profile.maskNs += System.nanoTime() - t0; // ends with exact counts read on the host: synchronised
-        }
+        StepProfile.lap(profile, Phase.MASK, t, null); // ends with exact counts read on the host: synchronised
         double loss = forwardBackward(profile);
-        if (!Double.isFinite(loss)) {
-            replicas.clearGradients();
-            return loss;
-        }
-        long t5 = System.nanoTime();
-        try (NDScope ignored = new NDScope()) {
-            Map<String, NDArray> grads = replicas.summedGradients(); // dL/dS by the straight-through rule; dense: autograd's
-            if (profile != null && replicas.size() > 1) {
-                StepProfile.sync(grads.values().iterator().next());
-                profile.reduceNs += System.nanoTime() - t5;
-                t5 = System.nanoTime();
-            }
-            if (fp16) { // the gradients are lossScale x too large: overflowed, the step is skipped; else unscaled
-                if (!Double.isFinite(AdamW.gradNorm(grads))) {
-                    lossScale = lossScale.afterOverflow();
-                    replicas.clearGradients();
-                    return loss;
+        if (Double.isFinite(loss)) {
+            t = System.nanoTime();
+            try (NDScope ignored = new NDScope()) {
+                Map<String, NDArray> grads = replicas.summedGradients(); // dL/dS by the straight-through rule; dense: autograd's
+                if (replicas.size() > 1) {
+                    t = StepProfile.lap(profile, Phase.REDUCE, t, replicas.get(0).manager());
                 }
-                AdamW.scaleGradients(grads, 1 / lossScale.scale());
-                lossScale = lossScale.afterCleanStep();
-            }
-            if (gradClip != null) {
-                double norm = AdamW.gradNorm(grads);
-                if (norm > gradClip) {
-                    AdamW.scaleGradients(grads, gradClip / norm);
+                if (!fp16 || unscaled(grads)) {
+                    clip(grads);
+                    optimizer.step(lr, grads);
                 }
             }
-            optimizer.step(lr, grads);
+            t = StepProfile.lap(profile, Phase.OPTIMIZER, t, replicas.get(0).manager());
+            replicas.copyTrainedFromFirst();
+            if (replicas.size() > 1) {
+                StepProfile.lap(profile, Phase.REDUCE, t, replicas.get(replicas.size() - 1).manager());
+            }
+            StepProfile.stepDone(profile);
         }
         replicas.clearGradients();
-        if (profile != null) {
-            StepProfile.sync(anyTrained(replicas.first()));
-            profile.optimizerNs += System.nanoTime() - t5;
-        }
-        long t6 = System.nanoTime();
-        replicas.copyTrainedFromFirst();
-        if (profile != null) {
-            if (replicas.size() > 1) {
-                StepProfile.sync(anyTrained(replicas.last()));
-                profile.reduceNs += System.nanoTime() - t6;
-            }
-            profile.steps++;
-        }
         return loss;
+    }
+
+    /**
+     * fp16: the gradients are lossScale x too large. If they overflowed, the step is skipped (false)
+     * and the scale shrinks; otherwise they are scaled back down in place (true).
+     */
+    private boolean unscaled(Map<String, NDArray> grads) {
+        if (!Double.isFinite(AdamW.gradNorm(grads))) {
+            lossScale = lossScale.afterOverflow();
+            return false;
+        }
+        AdamW.scaleGradients(grads, 1 / lossScale.scale());
+        lossScale = lossScale.afterCleanStep();
+        return true;
+    }
+
+    /** Scales the gradients down in place to a global norm of train.grad_clip when they exceed it. */
+    private void clip(Map<String, NDArray> grads) {
+        if (gradClip != null) {
+            double norm = AdamW.gradNorm(grads);
+            if (norm > gradClip) {
+                AdamW.scaleGradients(grads, gradClip / norm);
+            }
+        }
     }
 
     /**
@@ -159,18 +158,15 @@ public final class TrainStep {
         try {
             for (long[] windows : batches) {
                 try (NDScope ignored = new NDScope()) {
-                    long t1 = System.nanoTime();
+                    long t = System.nanoTime();
                     NDList batch = trainSet.batch(manager, windows);
                     long tokens = batch.get(1).size();
-                    long t2 = System.nanoTime();
+                    t = StepProfile.lap(profile, Phase.DATA, t, null);
                     NDArray h = Scoped.call(() -> model.hidden(batch.get(0)));
                     NDArray flat = h.reshape(tokens, h.getShape().get(2));
                     NDArray leaf = flat.stopGradient();
                     leaf.setRequiresGradient(true);
-                    if (profile != null) {
-                        StepProfile.sync(leaf);
-                    }
-                    long t3 = System.nanoTime();
+                    t = StepProfile.lap(profile, Phase.FORWARD, t, manager);
                     double scale = (double) tokens * accumulation / (fp16 ? lossScale.scale() : 1);
                     NDArray nll = Losses.chunkedNllSum(model, leaf, batch.get(1).reshape(tokens),
                             chunk -> backward(Constants.div(chunk, scale)));
@@ -178,15 +174,7 @@ public final class TrainStep {
                     NDArray value = Constants.div(nll, tokens); // the micro-batch's mean loss, on the device
                     NDScope.unregister(value);
                     losses.add(value);
-                    if (profile != null) {
-                        StepProfile.sync(anyGradient(model, nll));
-                        long t4 = System.nanoTime();
-                        synchronized (profile) {
-                            profile.dataNs += t2 - t1;
-                            profile.forwardNs += t3 - t2;
-                            profile.backwardNs += t4 - t3;
-                        }
-                    }
+                    StepProfile.lap(profile, Phase.BACKWARD, t, manager);
                 }
             }
             return Host.stacked(losses);
@@ -204,20 +192,5 @@ public final class TrainStep {
         try (NDArray ones = target.onesLike()) {
             JniUtils.backward((PtNDArray) target, (PtNDArray) ones, false, false);
         }
-    }
-
-    /** The first trained tensor of {@code model} (null if nothing trains): what profiled phases wait for. */
-    private static NDArray anyTrained(Gpt2 model) {
-        return model.trainable().values().stream().findFirst().map(Parameter::getArray).orElse(null);
-    }
-
-    /** The gradient autograd accumulated for the first trained tensor, or {@code fallback} when nothing trains. */
-    private static NDArray anyGradient(Gpt2 model, NDArray fallback) {
-        for (MaskedBlock w : model.weights()) {
-            if (w.role() != MaskedBlock.Role.FROZEN) {
-                return w.effectiveWeight().getGradient();
-            }
-        }
-        return fallback;
     }
 }
