@@ -18,6 +18,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 import slt.config.Config;
 
@@ -168,6 +169,32 @@ public final class Gpt2 extends AbstractBlock {
     public NDArray head(NDArray hidden) {
         NDArray logits = linear(hidden, wte.effectiveWeight());
         return spec.logitScale() == 1.0 ? logits : Constants.mul(logits, spec.logitScale());
+    }
+
+    /**
+     * Training's LM head and loss: the summed cross-entropy of {@code targets} (N) under the head
+     * applied to {@code hidden} (N, d), with the gradient of {@code gradScale} times that loss sent
+     * into autograd's graph through {@code backward(root, gradient)}: into the token table (the tied
+     * head's weight) and into {@code hidden}, whose graph carries it through the blocks. The head
+     * and the loss are one fused pass per chunk of {@link #headChunkRows()} rows ({@link
+     * Kernels#headLoss}), so no logits graph is kept. Returns the summed loss (a float32 scalar).
+     */
+    public NDArray headLoss(NDArray hidden, NDArray targets, double gradScale, BiConsumer<NDArray, NDArray> backward) {
+        NDArray w = wte.effectiveWeight();
+        boolean weightGrad = wte.role() != MaskedBlock.Role.FROZEN;
+        int dtype = switch (precision) {
+            case BF16 -> 15; // torch's ScalarType codes
+            case FP16 -> 5;
+            default -> 6;
+        };
+        NDList out = kernels.headLoss(hidden, w, targets, spec.logitScale(), gradScale, headChunkRows(), dtype, weightGrad);
+        try (NDArray dHidden = out.get(1); NDArray dWeight = out.get(2)) {
+            if (weightGrad) {
+                backward.accept(w, dWeight);
+            }
+            backward.accept(hidden, dHidden);
+        }
+        return out.get(0);
     }
 
     /**

@@ -78,6 +78,21 @@ public final class Kernels implements AutoCloseable {
         return call(bf16 ? "causal_attention_bf16" : "causal_attention_fp16", q, k, v);
     }
 
+    /**
+     * The number of true entries of a boolean array, an int64 scalar on its device. DJL's {@code
+     * countNonzero()} and {@code sum()} first copy the whole array to int64 (8 bytes per entry, a
+     * fresh buffer every call: page faults under glibc malloc); {@code torch.count_nonzero} counts
+     * in place. The kernels hold no tensors, so one module, loaded once, serves every device.
+     */
+    public static NDArray countTrue(NDArray bool) {
+        return Shared.KERNELS.call("count_true", bool);
+    }
+
+    /** The process's device-independent kernels (loaded on first use, never closed). */
+    private static final class Shared {
+        static final Kernels KERNELS = Kernels.on(NDManager.newBaseManager());
+    }
+
     /** Runs a method with autograd on: DJL names the method through an input array's name. */
     private NDArray call(String methodName, NDArray... inputs) {
         NDArray method = inputs[0].getManager().zeros(new ai.djl.ndarray.types.Shape()); // only its name is read
@@ -109,6 +124,36 @@ public final class Kernels implements AutoCloseable {
         try {
             IValueUtils.runMethod(module, "adamw", args).close();
         } finally {
+            for (IValue a : args) {
+                a.close();
+            }
+        }
+    }
+
+    /**
+     * The LM head and the summed cross-entropy of training, with their gradients, computed in one
+     * pass instead of through autograd: per chunk of {@code rows} rows of {@code x} (N, d), the
+     * logits z = logitScale x W^T (in {@code dtype}'s products: 6 fp32, 15 bf16, 5 fp16), the loss
+     * sum(logsumexp(z) - z[target]), and in the same buffer its gradient (softmax(z) - onehot)
+     * times {@code gradScale}, from which dL/dx and (when {@code weightGrad}) dL/dW are accumulated.
+     * Only one chunk's logits exist at a time, and no log-probabilities or autograd buffers at all.
+     * Returns the summed loss (a scalar), dL/dx (N, d) and dL/dW (V, d; zeros unless {@code
+     * weightGrad}), each already multiplied by {@code gradScale}.
+     */
+    public NDList headLoss(NDArray x, NDArray w, NDArray targets, double logitScale, double gradScale, long rows,
+            int dtype, boolean weightGrad) {
+        IValue[] args = {
+            IValue.from((PtNDArray) x), IValue.from((PtNDArray) w), IValue.from((PtNDArray) targets),
+            IValue.from(logitScale), IValue.from(gradScale), IValue.from(rows), IValue.from((long) dtype),
+            IValue.from(weightGrad)};
+        IValue result = null;
+        try {
+            result = IValueUtils.runMethod(module, "head_loss", args);
+            return result.toNDList((PtNDManager) x.getManager());
+        } finally {
+            if (result != null) {
+                result.close();
+            }
             for (IValue a : args) {
                 a.close();
             }

@@ -1,6 +1,7 @@
 package slt.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -91,7 +92,10 @@ public abstract class MaskedBlock extends AbstractBlock {
         if (effective != null) {
             effective.close();
         }
-        NDArray wm = weight.getArray().mul(mask); // float x boolean: promoted in the kernel, no 0/1 float copy
+        NDArray wm; // where(M, W, 0): one pass, where W * M would first copy M to float
+        try (NDArray zero = weight.getArray().getManager().zeros(new Shape())) { // made on the device: no upload
+            wm = NDArrays.where(mask, weight.getArray(), zero);
+        }
         effective = rescale == 1f ? wm : Constants.mul(wm, rescale);
         if (effective != wm) {
             wm.close();

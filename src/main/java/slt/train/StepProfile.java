@@ -10,8 +10,8 @@ import slt.model.Host;
 
 /**
  * Where the time of optimizer steps goes, for {@code slt bench}: mask selection, batch creation,
- * forward (the blocks, up to the final hidden states), backward (the LM head and the loss, chunk by
- * chunk with each chunk's backward pass, then the blocks' backward pass), optimizer update. Each
+ * forward (the blocks, up to the final hidden states), backward (the LM head and the loss with their
+ * gradients in one fused pass, then the blocks' backward pass), optimizer update. Each
  * phase ends by reading one value on the device, which waits for the work queued there, so GPU
  * phases are not hidden by asynchronous execution (the extra synchronisation makes profiled steps
  * slightly slower than unprofiled ones).

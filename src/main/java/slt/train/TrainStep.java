@@ -127,9 +127,9 @@ public final class TrainStep {
 
     /**
      * The micro-batches of the step, drawn in order and dealt to the replicas (k mod N). Per
-     * micro-batch: the blocks' forward pass; the LM head and the loss a chunk of rows at a time,
-     * each chunk's backward pass right after it (only one chunk's logits live at once); then the
-     * blocks' backward pass from the gradient the chunks left on the final hidden states. Returns
+     * micro-batch: the blocks' forward pass; the LM head and the loss with their gradients in one
+     * fused pass ({@link Gpt2#headLoss}: a chunk of rows at a time, no logits graph); then the
+     * backward pass from those gradients into the token table and through the blocks. Returns
      * the mean of the micro-batches' mean losses (float32 losses added in double, in micro-batch order).
      */
     private double forwardBackward(StepProfile profile) {
@@ -164,13 +164,9 @@ public final class TrainStep {
                     t = StepProfile.lap(profile, Phase.DATA, t, null);
                     NDArray h = Scoped.call(() -> model.hidden(batch.get(0)));
                     NDArray flat = h.reshape(tokens, h.getShape().get(2));
-                    NDArray leaf = flat.stopGradient();
-                    leaf.setRequiresGradient(true);
                     t = StepProfile.lap(profile, Phase.FORWARD, t, manager);
                     double scale = (double) tokens * accumulation / (fp16 ? lossScale.scale() : 1);
-                    NDArray nll = Losses.chunkedNllSum(model, leaf, batch.get(1).reshape(tokens),
-                            chunk -> backward(Constants.div(chunk, scale)));
-                    backward(flat.mul(leaf.getGradient()).sum()); // d/dh = what the head sent back
+                    NDArray nll = model.headLoss(flat, batch.get(1).reshape(tokens), 1 / scale, TrainStep::backward);
                     NDArray value = Constants.div(nll, tokens); // the micro-batch's mean loss, on the device
                     NDScope.unregister(value);
                     losses.add(value);
@@ -185,12 +181,11 @@ public final class TrainStep {
     }
 
     /**
-     * Backward from a scalar {@code target} into every leaf it depends on, on this thread (DJL's
-     * own {@code GradientCollector} allows one per process, which replica threads cannot share).
+     * Backward from {@code root}, whose loss gradient is {@code gradient}, into every leaf it depends
+     * on, on this thread (DJL's own {@code GradientCollector} allows one per process, which replica
+     * threads cannot share).
      */
-    private static void backward(NDArray target) {
-        try (NDArray ones = target.onesLike()) {
-            JniUtils.backward((PtNDArray) target, (PtNDArray) ones, false, false);
-        }
+    private static void backward(NDArray root, NDArray gradient) {
+        JniUtils.backward((PtNDArray) root, (PtNDArray) gradient, false, false);
     }
 }

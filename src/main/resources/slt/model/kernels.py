@@ -19,3 +19,32 @@ class Kernels(Module):
   def adamw(self: __torch__.Kernels, params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp_avg_sqs: List[Tensor], steps: List[Tensor], lr: float, beta1: float, beta2: float, weight_decay: float, eps: float) -> NoneType:
     torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, annotate(List[Tensor], []), steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay, eps=eps, amsgrad=False, maximize=False)
     return None
+  def head_loss(self: __torch__.Kernels, x: Tensor, w: Tensor, targets: Tensor, logit_scale: float, grad_scale: float, rows: int, dtype: int, weight_grad: bool) -> Tuple[Tensor, Tensor, Tensor]:
+    x = torch.detach(x)
+    w = torch.detach(w)
+    n = torch.size(x, 0)
+    w16 = torch.to(w, dtype)
+    nll = torch.zeros([1], dtype=6, device=x.device)
+    dx = torch.empty_like(x)
+    dw = torch.zeros_like(w)
+    for start in range(0, n, rows):
+      end = min(start + rows, n)
+      xc = torch.to(torch.slice(x, 0, start, end), dtype)
+      t = torch.unsqueeze(torch.slice(targets, 0, start, end), 1)
+      z = torch.to(torch.mm(xc, torch.t(w16)), 6)
+      if logit_scale != 1.:
+        z = torch.mul_(z, logit_scale)
+      lse = torch.logsumexp(z, [1], True)
+      nll = torch.add(nll, torch.sum(torch.sub(lse, torch.gather(z, 1, t))))
+      g = torch.exp_(torch.sub_(z, lse))
+      g = torch.scatter_(g, 1, t, torch.sub(torch.gather(g, 1, t), 1.))
+      g = torch.to(torch.mul_(g, grad_scale * logit_scale), dtype)
+      torch.copy_(torch.slice(dx, 0, start, end), torch.mm(g, w16))
+      if weight_grad:
+        if dtype == 6:
+          torch.addmm_(dw, torch.t(g), xc)
+        else:
+          torch.add_(dw, torch.to(torch.mm(torch.t(g), xc), 6))
+    return (torch.squeeze(nll), dx, dw)
+  def count_true(self: __torch__.Kernels, x: Tensor) -> Tensor:
+    return torch.count_nonzero(x)

@@ -57,6 +57,61 @@ class Gpt2Test {
         }
     }
 
+    /**
+     * Training's fused head and loss ({@link Gpt2#headLoss}) send the same gradients into every
+     * trained tensor (the tied token table included) as autograd through the logits does.
+     */
+    @Test
+    void fusedHeadLossGivesAutogradsGradients() {
+        for (ModelSpec spec : new ModelSpec[] {
+            spec(101, 2, 2, 16, Config.Mode.EDGEPOPUP, 2.0, 2.0, 1 / Math.sqrt(0.5), true, 3), // masked tied head
+            spec(101, 1, 2, 16, Config.Mode.EDGEPOPUP, 1.0, 1.0, 1.0, false, 4), // frozen embeddings
+            spec(101, 1, 2, 16, Config.Mode.DENSE, 2.83, 3.0, 1.0, true, 5) // the head's weight trained
+        }) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                Gpt2 model = Gpt2.create(spec, m);
+                int[][] ids = randomIds(2, 10, spec.vocab(), 9);
+                ai.djl.ndarray.NDArray in = m.create(toLong(ids), new Shape(2, 10));
+                ai.djl.ndarray.NDArray targets = m.create(toLong(randomIds(2, 10, spec.vocab(), 10))).reshape(20);
+                double gradScale = 0.25;
+                Map<String, float[]> want = new HashMap<>();
+                float wantLoss;
+                model.refreshMasks();
+                try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                    ai.djl.ndarray.NDArray logits = model.logits(in).reshape(20, spec.vocab());
+                    ai.djl.ndarray.NDArray nll = logits.logSoftmax(-1).gather(targets.expandDims(-1), -1).sum().neg();
+                    wantLoss = nll.getFloat();
+                    gc.backward(nll.mul(gradScale));
+                }
+                model.gradients().forEach((name, g) -> want.put(name, g.toFloatArray()));
+                model.clearGradients();
+                model.refreshMasks(); // fresh leaves, no gradients
+                float gotLoss;
+                try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                    ai.djl.ndarray.NDArray h = model.hidden(in);
+                    gotLoss = model.headLoss(h.reshape(20, h.getShape().get(2)), targets, gradScale,
+                            (root, g) -> ai.djl.pytorch.jni.JniUtils.backward((ai.djl.pytorch.engine.PtNDArray) root,
+                                    (ai.djl.pytorch.engine.PtNDArray) g, false, false)).getFloat();
+                }
+                assertEquals(wantLoss, gotLoss, 1e-5 * wantLoss, spec.mode() + ": loss");
+                Map<String, ai.djl.ndarray.NDArray> got = model.gradients();
+                assertEquals(want.keySet(), got.keySet());
+                for (String name : want.keySet()) {
+                    float[] a = want.get(name);
+                    float[] b = got.get(name).toFloatArray();
+                    double maxAbs = 0;
+                    double maxErr = 0;
+                    for (int i = 0; i < a.length; i++) {
+                        maxAbs = Math.max(maxAbs, Math.abs(a[i]));
+                        maxErr = Math.max(maxErr, Math.abs(a[i] - b[i]));
+                    }
+                    assertTrue(maxAbs > 0, name + ": a gradient to compare");
+                    assertTrue(maxErr <= 1e-5 * maxAbs, spec.mode() + " " + name + ": max error " + maxErr + " of " + maxAbs);
+                }
+            }
+        }
+    }
+
     @Test
     void changingTokenTChangesNoOutputBeforeT() {
         for (ModelSpec spec : new ModelSpec[] {spec(101, 2, 2, 16, Config.Mode.EDGEPOPUP, 2.83, 4.0, 1.0, true, 1),

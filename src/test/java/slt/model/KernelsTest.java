@@ -124,4 +124,81 @@ class KernelsTest {
         }
         return s;
     }
+
+    @Test
+    void headLossIsCrossEntropyOfTheScaledHeadWithItsGradientsInFloat64() {
+        int n = 7; // 3 chunks of 3, 3 and 1 rows
+        int d = 4;
+        int v = 11;
+        SplittableRandom rng = new SplittableRandom(5);
+        float[] x = random(rng, n * d, 1);
+        float[] w = random(rng, v * d, 1);
+        long[] target = new long[n];
+        for (int i = 0; i < n; i++) {
+            target[i] = rng.nextInt(v);
+        }
+        double s = 1.7;
+        double gs = 0.3;
+        double nll = 0;
+        double[] dx = new double[n * d];
+        double[] dw = new double[v * d];
+        for (int i = 0; i < n; i++) {
+            double[] z = new double[v];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < v; j++) {
+                for (int c = 0; c < d; c++) {
+                    z[j] += s * x[i * d + c] * w[j * d + c];
+                }
+                max = Math.max(max, z[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < v; j++) {
+                sum += Math.exp(z[j] - max);
+            }
+            double lse = max + Math.log(sum);
+            nll += lse - z[(int) target[i]];
+            for (int j = 0; j < v; j++) {
+                double g = gs * s * (Math.exp(z[j] - lse) - (j == target[i] ? 1 : 0)); // d(gs * loss)/d(x.w_j)
+                for (int c = 0; c < d; c++) {
+                    dx[i * d + c] += g * w[j * d + c];
+                    dw[j * d + c] += g * x[i * d + c];
+                }
+            }
+        }
+        try (NDManager m = NDManager.newBaseManager(); Kernels k = Kernels.on(m)) {
+            ai.djl.ndarray.NDList out = k.headLoss(m.create(x, new Shape(n, d)), m.create(w, new Shape(v, d)), m.create(target),
+                    s, gs, 3, 6, true);
+            assertEquals(nll, out.get(0).getFloat(), 1e-5 * nll);
+            assertClose(dx, out.get(1).toFloatArray(), "dL/dx");
+            assertClose(dw, out.get(2).toFloatArray(), "dL/dW");
+            ai.djl.ndarray.NDList frozen = k.headLoss(m.create(x, new Shape(n, d)), m.create(w, new Shape(v, d)),
+                    m.create(target), s, gs, 5, 6, false);
+            assertEquals(nll, frozen.get(0).getFloat(), 1e-5 * nll);
+            assertClose(dx, frozen.get(1).toFloatArray(), "dL/dx (chunks of 5)");
+            assertEquals(0.0, frozen.get(2).abs().sum().getFloat(), "no weight gradient asked for");
+        }
+    }
+
+    private static void assertClose(double[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what);
+        for (int i = 0; i < want.length; i++) {
+            assertEquals(want[i], got[i], 1e-5 * Math.max(1, Math.abs(want[i])), what + "[" + i + "]");
+        }
+    }
+
+    @Test
+    void countTrueCountsWithoutCopyingAndMatchesTheHost() {
+        SplittableRandom rng = new SplittableRandom(6);
+        float[] a = random(rng, 10_001, 1);
+        long want = 0;
+        for (float f : a) {
+            want += f > 0.3f ? 1 : 0;
+        }
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray count = Kernels.countTrue(m.create(a).gt(0.3f));
+            assertEquals(ai.djl.ndarray.types.DataType.INT64, count.getDataType());
+            assertEquals(want, count.getLong());
+            assertEquals(0L, Kernels.countTrue(m.create(new boolean[] {false, false})).getLong());
+        }
+    }
 }
