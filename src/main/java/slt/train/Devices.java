@@ -156,11 +156,12 @@ public final class Devices {
 
     /**
      * The malloc this process uses: "jemalloc" when the {@code slt} launcher preloaded it, else
-     * "glibc malloc" (read from /proc/self/maps; "unknown" where that cannot be read).
+     * "glibc malloc", with " (huge pages)" when GLIBC_TUNABLES asks for transparent huge pages
+     * (as the launcher does); read from /proc/self/maps, "unknown" where that cannot be read.
      */
     public static String allocator() {
         try {
-            return allocatorIn(Files.readAllLines(Path.of("/proc/self/maps")));
+            return allocatorIn(Files.readAllLines(Path.of("/proc/self/maps")), System.getenv("GLIBC_TUNABLES"));
         } catch (IOException | RuntimeException e) {
             return "unknown";
         }
@@ -242,13 +243,15 @@ public final class Devices {
         return "1".equals(value);
     }
 
-    /** {@link #allocator()} for the lines of a /proc/PID/maps file. */
-    static String allocatorIn(List<String> mapsLines) {
+    /** {@link #allocator()} for the lines of a /proc/PID/maps file and a GLIBC_TUNABLES value (null: unset). */
+    static String allocatorIn(List<String> mapsLines, String glibcTunables) {
         for (String line : mapsLines) {
             if (line.contains("/libjemalloc.so")) {
                 return "jemalloc";
             }
         }
-        return "glibc malloc";
+        boolean hugePages = glibcTunables != null
+                && Pattern.compile("(^|:)glibc\\.malloc\\.hugetlb=[12](:|$)").matcher(glibcTunables).find();
+        return hugePages ? "glibc malloc (huge pages)" : "glibc malloc";
     }
 }

@@ -17,14 +17,28 @@ class DevicesTest {
     void theAllocatorIsReadFromTheMappedLibraries() {
         String libc = "7f1c2a000000-7f1c2a028000 r--p 00000000 08:01 1234 /usr/lib/x86_64-linux-gnu/libc.so.6";
         String jemalloc = "7f1c2b000000-7f1c2b040000 r-xp 00000000 08:01 5678 /usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
-        assertEquals("glibc malloc", Devices.allocatorIn(List.of(libc)));
-        assertEquals("jemalloc", Devices.allocatorIn(List.of(libc, jemalloc)));
+        assertEquals("glibc malloc", Devices.allocatorIn(List.of(libc), null));
+        assertEquals("jemalloc", Devices.allocatorIn(List.of(libc, jemalloc), null));
+        assertEquals("jemalloc", Devices.allocatorIn(List.of(libc, jemalloc), "glibc.malloc.hugetlb=1"));
+    }
+
+    @Test
+    void glibcsHugePagesAreNamedOnlyWhenTheTunableAsksForThem() {
+        String libc = "7f1c2a000000-7f1c2a028000 r--p 00000000 08:01 1234 /usr/lib/x86_64-linux-gnu/libc.so.6";
+        String huge = "glibc malloc (huge pages)";
+        assertEquals(huge, Devices.allocatorIn(List.of(libc), "glibc.malloc.hugetlb=1"));
+        assertEquals(huge, Devices.allocatorIn(List.of(libc), "glibc.malloc.arena_max=1:glibc.malloc.hugetlb=2"));
+        assertEquals("glibc malloc", Devices.allocatorIn(List.of(libc), "glibc.malloc.hugetlb=0"));
+        assertEquals("glibc malloc", Devices.allocatorIn(List.of(libc), "glibc.malloc.hugetlb=10"));
+        assertEquals("glibc malloc", Devices.allocatorIn(List.of(libc), ""));
     }
 
     @Test
     void thisProcessReportsWhatItsEnvironmentPreloaded() {
         String preload = System.getenv().getOrDefault("LD_PRELOAD", "");
-        assertEquals(preload.contains("libjemalloc") ? "jemalloc" : "glibc malloc", Devices.allocator());
+        String tunables = System.getenv().getOrDefault("GLIBC_TUNABLES", "");
+        String glibc = tunables.matches("(.*:)?glibc\\.malloc\\.hugetlb=[12](:.*)?") ? "glibc malloc (huge pages)" : "glibc malloc";
+        assertEquals(preload.contains("libjemalloc") ? "jemalloc" : glibc, Devices.allocator());
     }
 
     @Test
