@@ -133,10 +133,12 @@ public final class Kernels implements AutoCloseable {
     /**
      * The LM head and the summed cross-entropy of training, with their gradients, computed in one
      * pass instead of through autograd: per chunk of {@code rows} rows of {@code x} (N, d), the
-     * logits z = logitScale x W^T (in {@code dtype}'s products: 6 fp32, 15 bf16, 5 fp16), the loss
-     * sum(logsumexp(z) - z[target]), and in the same buffer its gradient (softmax(z) - onehot)
-     * times {@code gradScale}, from which dL/dx and (when {@code weightGrad}) dL/dW are accumulated.
-     * Only one chunk's logits exist at a time, and no log-probabilities or autograd buffers at all.
+     * logits z = (logitScale x) W^T (in {@code dtype}'s products: 6 fp32, 15 bf16, 5 fp16; the
+     * scale applied on the narrow side), their log-softmax, the loss -sum(log p[target]), and in
+     * the same buffer its gradient softmax(z) - onehot, from which dL/dx and (when {@code
+     * weightGrad}) dL/dW are accumulated, {@code gradScale} applied to those small products in
+     * fp32 (to the buffer before its cast in 16 bits, where the loss scale must act). Only one
+     * chunk's logits exist at a time, and no autograd buffers at all.
      * Returns the summed loss (a scalar), dL/dx (N, d) and dL/dW (V, d; zeros unless {@code
      * weightGrad}), each already multiplied by {@code gradScale}.
      */

@@ -29,22 +29,24 @@ class Kernels(Module):
     dw = torch.zeros_like(w)
     for start in range(0, n, rows):
       end = min(start + rows, n)
-      xc = torch.to(torch.slice(x, 0, start, end), dtype)
-      t = torch.unsqueeze(torch.slice(targets, 0, start, end), 1)
-      z = torch.to(torch.mm(xc, torch.t(w16)), 6)
+      xs = torch.slice(x, 0, start, end)
       if logit_scale != 1.:
-        z = torch.mul_(z, logit_scale)
-      lse = torch.logsumexp(z, [1], True)
-      nll = torch.add(nll, torch.sum(torch.sub(lse, torch.gather(z, 1, t))))
-      g = torch.exp_(torch.sub_(z, lse))
+        xs = torch.mul(xs, logit_scale)
+      xs = torch.to(xs, dtype)
+      t = torch.unsqueeze(torch.slice(targets, 0, start, end), 1)
+      g = torch.log_softmax(torch.to(torch.mm(xs, torch.t(w16)), 6), 1)
+      nll = torch.sub(nll, torch.sum(torch.gather(g, 1, t)))
+      g = torch.exp_(g)
       g = torch.scatter_(g, 1, t, torch.sub(torch.gather(g, 1, t), 1.))
-      g = torch.to(torch.mul_(g, grad_scale * logit_scale), dtype)
-      torch.copy_(torch.slice(dx, 0, start, end), torch.mm(g, w16))
-      if weight_grad:
-        if dtype == 6:
-          torch.addmm_(dw, torch.t(g), xc)
-        else:
-          torch.add_(dw, torch.to(torch.mm(torch.t(g), xc), 6))
+      if dtype == 6:
+        torch.copy_(torch.slice(dx, 0, start, end), torch.mul(torch.mm(g, w), grad_scale * logit_scale))
+        if weight_grad:
+          torch.addmm_(dw, torch.t(g), xs, beta=1, alpha=grad_scale)
+      else:
+        g = torch.to(torch.mul_(g, grad_scale), dtype)
+        torch.copy_(torch.slice(dx, 0, start, end), torch.mul(torch.to(torch.mm(g, w16), 6), logit_scale))
+        if weight_grad:
+          torch.add_(dw, torch.to(torch.mm(torch.t(g), xs), 6))
     return (torch.squeeze(nll), dx, dw)
   def count_true(self: __torch__.Kernels, x: Tensor) -> Tensor:
     return torch.count_nonzero(x)
