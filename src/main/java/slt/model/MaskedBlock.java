@@ -1,7 +1,6 @@
 package slt.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -92,10 +91,7 @@ public abstract class MaskedBlock extends AbstractBlock {
         if (effective != null) {
             effective.close();
         }
-        NDArray wm; // where(M, W, 0): one pass, where W * M would first copy M to float
-        try (NDArray zero = weight.getArray().getManager().zeros(new Shape())) { // made on the device: no upload
-            wm = NDArrays.where(mask, weight.getArray(), zero);
-        }
+        NDArray wm = weight.getArray().mul(mask); // float x boolean (torch.where is 3-4x slower on the CPU)
         effective = rescale == 1f ? wm : Constants.mul(wm, rescale);
         if (effective != wm) {
             wm.close();
