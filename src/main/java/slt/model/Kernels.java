@@ -78,21 +78,6 @@ public final class Kernels implements AutoCloseable {
         return call(bf16 ? "causal_attention_bf16" : "causal_attention_fp16", q, k, v);
     }
 
-    /**
-     * The number of true entries of a boolean array, an int64 scalar on its device. DJL's {@code
-     * countNonzero()} and {@code sum()} first copy the whole array to int64 (8 bytes per entry, a
-     * fresh buffer every call: page faults under glibc malloc); {@code torch.count_nonzero} counts
-     * in place. The kernels hold no tensors, so one module, loaded once, serves every device.
-     */
-    public static NDArray countTrue(NDArray bool) {
-        return Shared.KERNELS.call("count_true", bool);
-    }
-
-    /** The process's device-independent kernels (loaded on first use, never closed). */
-    private static final class Shared {
-        static final Kernels KERNELS = Kernels.on(NDManager.newBaseManager());
-    }
-
     /** Runs a method with autograd on: DJL names the method through an input array's name. */
     private NDArray call(String methodName, NDArray... inputs) {
         NDArray method = inputs[0].getManager().zeros(new ai.djl.ndarray.types.Shape()); // only its name is read

@@ -135,7 +135,7 @@ public final class MaskSelector {
             double margin = 5 * Math.sqrt(ns * q * (1 - q)) + 2;
             lo = sample.get(Math.max(0, (long) Math.floor(q * ns - margin)));
             hi = sample.get(Math.min(ns - 1, (long) Math.ceil(q * ns + margin)));
-            above = Kernels.countTrue(all().gt(hi));
+            above = all().gt(hi).sum();
         }
 
         /**
@@ -152,14 +152,14 @@ public final class MaskSelector {
                 return false;
             }
             t = kthLargestOnDevice(band, r, band.size());
-            keptAtT = Kernels.countTrue(band.gte(t)).add(above);
+            keptAtT = band.gte(t).sum().add(above);
             return true;
         }
 
         /** t by topk over everything. */
         void fromAll() {
             t = kthLargestOnDevice(all(), k, n);
-            keptAtT = Kernels.countTrue(all().gte(t));
+            keptAtT = all().gte(t).sum();
         }
 
         /** Whether entries other than the k largest equal t (given #(all >= t) read on the host). */
@@ -175,8 +175,8 @@ public final class MaskSelector {
                 NDArray eq = v.eq(t);
                 gts.add(gt);
                 eqs.add(eq);
-                counts.add(Kernels.countTrue(gt));
-                counts.add(Kernels.countTrue(eq));
+                counts.add(gt.sum());
+                counts.add(eq.sum());
             }
             return counts;
         }

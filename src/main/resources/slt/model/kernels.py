@@ -48,5 +48,3 @@ class Kernels(Module):
         if weight_grad:
           torch.add_(dw, torch.to(torch.mm(torch.t(g), xs), 6))
     return (torch.squeeze(nll), dx, dw)
-  def count_true(self: __torch__.Kernels, x: Tensor) -> Tensor:
-    return torch.count_nonzero(x)

@@ -185,20 +185,4 @@ class KernelsTest {
             assertEquals(want[i], got[i], 1e-5 * Math.max(1, Math.abs(want[i])), what + "[" + i + "]");
         }
     }
-
-    @Test
-    void countTrueCountsWithoutCopyingAndMatchesTheHost() {
-        SplittableRandom rng = new SplittableRandom(6);
-        float[] a = random(rng, 10_001, 1);
-        long want = 0;
-        for (float f : a) {
-            want += f > 0.3f ? 1 : 0;
-        }
-        try (NDManager m = NDManager.newBaseManager()) {
-            NDArray count = Kernels.countTrue(m.create(a).gt(0.3f));
-            assertEquals(ai.djl.ndarray.types.DataType.INT64, count.getDataType());
-            assertEquals(want, count.getLong());
-            assertEquals(0L, Kernels.countTrue(m.create(new boolean[] {false, false})).getLong());
-        }
-    }
 }
