@@ -124,8 +124,8 @@ public final class Kernels implements AutoCloseable {
      * weightGrad}) dL/dW are accumulated, {@code gradScale} applied to those small products in
      * fp32 (to the buffer before its cast in 16 bits, where the loss scale must act). Only one
      * chunk's logits exist at a time, and no autograd buffers at all.
-     * Returns the summed loss (a scalar), dL/dx (N, d) and dL/dW (V, d; zeros unless {@code
-     * weightGrad}), each already multiplied by {@code gradScale}.
+     * Returns the summed loss (a scalar), dL/dx (N, d) and dL/dW (V, d when {@code weightGrad},
+     * else an empty array), the gradients already multiplied by {@code gradScale}.
      */
     public NDList headLoss(NDArray x, NDArray w, NDArray targets, double logitScale, double gradScale, long rows,
             int dtype, boolean weightGrad) {

@@ -26,7 +26,7 @@ class Kernels(Module):
     w16 = torch.to(w, dtype)
     nll = torch.zeros([1], dtype=6, device=x.device)
     dx = torch.empty_like(x)
-    dw = torch.zeros_like(w)
+    dw = torch.zeros_like(w) if weight_grad else torch.zeros([0], dtype=6, device=x.device)
     for start in range(0, n, rows):
       end = min(start + rows, n)
       xs = torch.slice(x, 0, start, end)
