@@ -33,7 +33,7 @@ public final class Evaluator {
                     NDList b = set.batch(manager, idx);
                     NDArray h = model.hidden(b.get(0));
                     long rows = b.get(1).size();
-                    NDArray sum = Losses.chunkedNllSum(model, h.reshape(rows, h.getShape().get(2)), b.get(1).reshape(rows), null);
+                    NDArray sum = Losses.chunkedNllSum(model, h.reshape(rows, h.getShape().get(2)), b.get(1).reshape(rows));
                     NDScope.unregister(sum);
                     sums.add(sum);
                     tokens += b.get(1).size();

@@ -3,7 +3,6 @@ package slt.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
-import java.util.function.Consumer;
 import slt.model.Constants;
 import slt.model.Gpt2;
 import slt.model.Scoped;
@@ -25,11 +24,10 @@ public final class Losses {
     /**
      * The summed negative log-likelihood of {@code targets} (N) under the LM head applied to
      * {@code hidden} (N, d), a chunk of {@link Gpt2#headChunkRows()} rows at a time, so that only
-     * one chunk's logits (N x vocab in all) live at once. {@code eachChunk}, when not null, gets every
-     * chunk's loss while its graph is alive (training: its backward pass). Returns the sum as a
-     * float32 scalar on the device, without a graph.
+     * one chunk's logits (N x vocab in all) live at once (evaluation; training's head and loss are
+     * {@link Gpt2#headLoss}). Returns the sum as a float32 scalar on the device, without a graph.
      */
-    public static NDArray chunkedNllSum(Gpt2 model, NDArray hidden, NDArray targets, Consumer<NDArray> eachChunk) {
+    public static NDArray chunkedNllSum(Gpt2 model, NDArray hidden, NDArray targets) {
         long n = hidden.getShape().get(0);
         long rows = model.headChunkRows();
         NDArray total = null;
@@ -38,9 +36,6 @@ public final class Losses {
             try (NDScope ignored = new NDScope()) {
                 NDIndex range = new NDIndex(from + ":" + to);
                 NDArray nll = Scoped.call(() -> nllSum(model.head(hidden.get(range)), targets.get(range)));
-                if (eachChunk != null) {
-                    eachChunk.accept(nll);
-                }
                 NDArray value = nll.stopGradient(); // the number, without the chunk's graph
                 NDArray sum = total == null ? value : total.add(value);
                 NDScope.unregister(sum);
