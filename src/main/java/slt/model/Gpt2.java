@@ -107,7 +107,7 @@ public final class Gpt2 extends AbstractBlock {
      * per optimizer step, before evaluating, and before reading a ticket).
      */
     public void refreshMasks() {
-        MaskSelector.update(weights, spec.density(), spec.scope());
+        MaskSelector.update(kernels, weights, spec.density(), spec.scope());
     }
 
     /** Forgets the step's gradients (see {@link MaskedBlock#clearGradient()}). */

@@ -129,14 +129,56 @@ public final class Kernels implements AutoCloseable {
      */
     public NDList headLoss(NDArray x, NDArray w, NDArray targets, double logitScale, double gradScale, long rows,
             int dtype, boolean weightGrad) {
-        IValue[] args = {
-            IValue.from((PtNDArray) x), IValue.from((PtNDArray) w), IValue.from((PtNDArray) targets),
-            IValue.from(logitScale), IValue.from(gradScale), IValue.from(rows), IValue.from((long) dtype),
-            IValue.from(weightGrad)};
+        return run(x, "head_loss", IValue.from((PtNDArray) x), IValue.from((PtNDArray) w),
+                IValue.from((PtNDArray) targets), IValue.from(logitScale), IValue.from(gradScale), IValue.from(rows),
+                IValue.from((long) dtype), IValue.from(weightGrad));
+    }
+
+    /**
+     * The exact top-k masks of one selection (a list of tensors, ranked together by |value|): per
+     * tensor a boolean mask of its shape keeping |v| &gt;= t, where t is the k-th largest |v| of them
+     * all (1 &lt;= k &lt; total size). t is found by a two-level radix select over the bits of |v| (for
+     * non-negative floats the bit patterns order like the values): a histogram of the top 16 bits
+     * finds the bucket holding the k-th largest, a histogram of the low 16 bits of that bucket finds
+     * t. Returns the masks, t's bit pattern (int32), #(|v| &gt;= t) and #(|v| &gt; t), all on the
+     * device: the masks keep exactly k entries unless #(|v| &gt;= t) &gt; k (entries tie with t;
+     * then {@link #tieMasks}). With {@code mayWait} (a CPU, where waiting costs nothing) the bucket
+     * is gathered and counted with bincount; without it (a GPU) every step keeps fixed shapes
+     * (where + index_add), so the host never waits. Both give identical results.
+     */
+    public TopMasks topMasks(List<NDArray> values, long k, boolean mayWait) {
+        NDList out = run(values.get(0), "top_masks", IValue.listFrom(values.toArray(PtNDArray[]::new)), IValue.from(k),
+                IValue.from(mayWait));
+        int n = values.size();
+        return new TopMasks(out.subNDList(0, n), out.get(n), out.get(n + 1), out.get(n + 2));
+    }
+
+    /** {@link #topMasks}'s results: the masks, t's bits, #(|v| &gt;= t) and #(|v| &gt; t). */
+    public record TopMasks(NDList masks, NDArray threshold, NDArray kept, NDArray greater) {}
+
+    /**
+     * Fixes {@link #topMasks}'s masks of a selection whose threshold is tied ({@code threshold} and
+     * {@code greater} from there): of the entries equal to t, only the first {@code k - greater} in
+     * flat order across the list stay kept, so exactly k entries do. With {@code mayWait} the tied
+     * entries are found with nonzero and the masks changed in place; without it, a cumulative count
+     * over every entry keeps the shapes fixed.
+     */
+    public NDList tieMasks(List<NDArray> values, NDList masks, NDArray threshold, long k, NDArray greater,
+            boolean mayWait) {
+        return run(threshold, "tie_masks", IValue.listFrom(values.toArray(PtNDArray[]::new)),
+                IValue.listFrom(masks.toArray(PtNDArray[]::new)), IValue.from((PtNDArray) threshold), IValue.from(k),
+                IValue.from((PtNDArray) greater), IValue.from(mayWait));
+    }
+
+    /**
+     * Runs a method with the given arguments (closed here) and returns its tensors, flattened in
+     * order, in {@code like}'s manager. Autograd does not record it.
+     */
+    private NDList run(NDArray like, String method, IValue... args) {
         IValue result = null;
         try {
-            result = IValueUtils.runMethod(module, "head_loss", args);
-            return result.toNDList((PtNDManager) x.getManager());
+            result = IValueUtils.runMethod(module, method, args);
+            return result.toNDList((PtNDManager) like.getManager());
         } finally {
             if (result != null) {
                 result.close();

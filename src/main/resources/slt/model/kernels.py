@@ -48,3 +48,59 @@ class Kernels(Module):
         if weight_grad:
           torch.add_(dw, torch.to(torch.mm(torch.t(g), xs), 6))
     return (torch.squeeze(nll), dx, dw)
+  def top_masks(self: __torch__.Kernels, values: List[Tensor], k: int, may_wait: bool) -> Tuple[List[Tensor], Tensor, Tensor, Tensor]:
+    dev = ops.prim.device(values[0])
+    bits = annotate(List[Tensor], [])
+    his = annotate(List[Tensor], [])
+    for i in range(torch.len(values)):
+      x = torch.bitwise_and_(torch.view_copy(torch.flatten(values[i]), dtype=3), 2147483647)
+      _0 = torch.append(bits, x)
+      _1 = torch.append(his, torch.bitwise_right_shift(x, 16))
+    one = torch.ones([1], dtype=4, layout=None, device=dev)
+    h1 = torch.zeros([32768], dtype=4, layout=None, device=dev)
+    for i in range(torch.len(his)):
+      if may_wait:
+        h1 = torch.add_(h1, torch.bincount(his[i], None, 32768))
+      else:
+        h1 = torch.index_add_(h1, 0, his[i], torch.expand(one, [torch.numel(his[i])]))
+    c1 = torch.cumsum(torch.flip(h1, [0]), 0)
+    kk = torch.full([1], k, dtype=4, layout=None, device=dev)
+    j1 = torch.searchsorted(c1, kk)
+    b = torch.add(torch.neg(j1), 32767)
+    above = torch.sub(torch.index_select(c1, 0, j1), torch.index_select(h1, 0, b))
+    h2 = torch.zeros([65537], dtype=4, layout=None, device=dev)
+    for i in range(torch.len(bits)):
+      if may_wait:
+        low = torch.bitwise_and(torch.index(bits[i], annotate(List[Optional[Tensor]], [torch.eq(his[i], b)])), 65535)
+        h2 = torch.add_(h2, torch.bincount(low, None, 65537))
+      else:
+        low = torch.where(torch.eq(his[i], b), torch.bitwise_and(bits[i], 65535), 65536)
+        h2 = torch.index_add_(h2, 0, low, torch.expand(one, [torch.numel(low)]))
+    h2 = torch.slice(h2, 0, 0, 65536)
+    c2 = torch.cumsum(torch.flip(h2, [0]), 0)
+    j2 = torch.searchsorted(c2, torch.sub(kk, above))
+    lowest = torch.add(torch.neg(j2), 65535)
+    t = torch.to(torch.add(torch.mul(b, 65536), lowest), 3)
+    kept = torch.add(above, torch.index_select(c2, 0, j2))
+    greater = torch.sub(kept, torch.index_select(h2, 0, lowest))
+    masks = annotate(List[Tensor], [])
+    for i in range(torch.len(bits)):
+      _2 = torch.append(masks, torch.view(torch.ge(bits[i], t), torch.size(values[i])))
+    return (masks, torch.reshape(t, annotate(List[int], [])), torch.reshape(kept, annotate(List[int], [])), torch.reshape(greater, annotate(List[int], [])))
+  def tie_masks(self: __torch__.Kernels, values: List[Tensor], masks: List[Tensor], t: Tensor, k: int, greater: Tensor, may_wait: bool) -> List[Tensor]:
+    need = torch.add(torch.neg(greater), k)
+    out = annotate(List[Tensor], [])
+    for i in range(torch.len(values)):
+      x = torch.bitwise_and_(torch.view_copy(torch.flatten(values[i]), dtype=3), 2147483647)
+      eq = torch.eq(x, t)
+      mask = torch.flatten(masks[i])
+      if may_wait:
+        at = torch.flatten(torch.nonzero(eq))
+        first = min(max(int(need), 0), torch.numel(at))
+        _0 = torch.index_put_(mask, annotate(List[Optional[Tensor]], [torch.slice(at, 0, first)]), torch.zeros([1], dtype=11, layout=None, device=ops.prim.device(mask)))
+        need = torch.sub(need, torch.numel(at))
+      else:
+        mask = torch.logical_and(mask, torch.logical_not(torch.logical_and(eq, torch.gt(torch.cumsum(eq, 0), need))))
+        need = torch.sub(need, torch.sum(eq))
+      _1 = torch.append(out, torch.view(mask, torch.size(values[i])))
+    return out

@@ -40,7 +40,7 @@ class Gpt2Test {
         }) {
             try (NDManager m = NDManager.newBaseManager()) {
                 Gpt2 model = Gpt2.create(spec, m);
-                MaskSelector.update(model.weights(), spec.density(), spec.scope());
+                model.refreshMasks();
                 int[][] ids = randomIds(2, 10, spec.vocab(), 9);
                 float[] got = model.logits(m.create(toLong(ids), new Shape(2, 10))).toFloatArray();
                 double[] want = Reference.logits(model, ids);
@@ -123,7 +123,7 @@ class Gpt2Test {
     private static void assertCausal(ModelSpec spec) {
         try (NDManager m = NDManager.newBaseManager()) {
             Gpt2 model = Gpt2.create(spec, m);
-            MaskSelector.update(model.weights(), spec.density(), spec.scope());
+            model.refreshMasks();
             int t = 6;
             int len = 12;
             int[][] a = randomIds(1, len, spec.vocab(), 2);

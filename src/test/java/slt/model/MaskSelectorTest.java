@@ -16,7 +16,7 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import slt.config.Config;
 
-/** Exact top-k masks compared with a sort-based reference written independently here. */
+/** Exact top-k masks compared with a sort-based reference written independently here, on both radix paths. */
 class MaskSelectorTest {
 
     /** Reference: indices sorted by (|value| descending, index ascending); the first k are kept. */
@@ -40,7 +40,7 @@ class MaskSelectorTest {
     @Test
     void perTensorKeepsExactlyTheLargestMagnitudesForManySizesAndDensities() {
         SplittableRandom rng = new SplittableRandom(3);
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(); Kernels kernels = Kernels.on(m)) {
             for (int n : new int[] {1, 2, 3, 10, 97, 1000, 4099}) {
                 for (double density : new double[] {0.01, 0.3, 0.5, 0.7, 0.99, 1.0}) {
                     float[] s = new float[n];
@@ -49,7 +49,7 @@ class MaskSelectorTest {
                     }
                     MaskedLinear l = layer("t", s, 1, n);
                     l.initialize(m, DataType.FLOAT32, new Shape(1, n));
-                    MaskSelector.update(List.of(l), density, Config.Scope.TENSOR);
+                    MaskSelector.update(kernels, List.of(l), density, Config.Scope.TENSOR);
                     long k = Math.round(density * n);
                     float[] got = l.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
                     assertArrayEquals(reference(s, k), got, "n=" + n + " density=" + density);
@@ -68,11 +68,11 @@ class MaskSelectorTest {
         for (int i = 0; i < n; i++) {
             s[i] = (rng.nextInt(7) - 3) / 4f;
         }
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(); Kernels kernels = Kernels.on(m)) {
             for (double density : new double[] {0.1, 0.3, 0.5, 0.77}) {
                 MaskedLinear l = layer("ties", s, 3, 167);
                 l.initialize(m, DataType.FLOAT32, new Shape(1, 167));
-                MaskSelector.update(List.of(l), density, Config.Scope.TENSOR);
+                MaskSelector.update(kernels, List.of(l), density, Config.Scope.TENSOR);
                 assertArrayEquals(reference(s, Math.round(density * n)), l.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray(), "density " + density);
             }
         }
@@ -99,14 +99,14 @@ class MaskSelectorTest {
         }
         double density = 0.3;
         float[] expected = reference(all, Math.round(density * all.length));
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(); Kernels kernels = Kernels.on(m)) {
             List<MaskedBlock> layers = new ArrayList<>();
             for (int i = 0; i < sizes.length; i++) {
                 MaskedLinear l = layer("g" + i, scores.get(i), 1, sizes[i]);
                 l.initialize(m, DataType.FLOAT32, new Shape(1, sizes[i]));
                 layers.add(l);
             }
-            MaskSelector.update(layers, density, Config.Scope.GLOBAL);
+            MaskSelector.update(kernels, layers, density, Config.Scope.GLOBAL);
             float[] got = new float[all.length];
             off = 0;
             for (MaskedBlock l : layers) {
@@ -136,12 +136,12 @@ class MaskSelectorTest {
             // a regular comb of maxima over a skewed body
             adversarial[i] = i % stride == 0 ? 1f : (float) rng.nextDouble(0, 0.9);
         }
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(); Kernels kernels = Kernels.on(m)) {
             for (float[] s : List.of(smooth, ties, adversarial)) {
                 for (double density : new double[] {0.05, 0.3, 0.9}) {
                     MaskedLinear l = layer("big", s, 1, n);
                     l.initialize(m, DataType.FLOAT32, new Shape(1, n));
-                    MaskSelector.update(List.of(l), density, Config.Scope.TENSOR);
+                    MaskSelector.update(kernels, List.of(l), density, Config.Scope.TENSOR);
                     assertArrayEquals(reference(s, Math.round(density * n)), l.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray(), "density " + density);
                 }
             }
@@ -149,55 +149,104 @@ class MaskSelectorTest {
     }
 
     @Test
-    void theBracketFindsTheSameThresholdAsTopkOrStepsAside() {
-        int n = (1 << 20) + 3;
-        SplittableRandom rng = new SplittableRandom(5);
-        float[] smooth = new float[n];
-        float[] comb = new float[n];
-        long stride = n / MaskSelector.sampleSize(n);
+    void bothRadixPathsAreExactOnAwkwardValues() {
+        // the radix select works on float bits: zeros of both signs, subnormals, infinities, values
+        // that share their top 16 bits (one bucket), a bucket holding everything, and ties
+        SplittableRandom rng = new SplittableRandom(17);
+        int n = 3000;
+        List<float[]> cases = new ArrayList<>();
+        float[] awkward = new float[n];
         for (int i = 0; i < n; i++) {
-            smooth[i] = (float) Math.abs(rng.nextGaussian());
-            comb[i] = i % stride == 0 ? 1f : (float) rng.nextDouble(0, 0.9); // the strided sample sees only the maxima
+            awkward[i] = switch (i % 10) {
+                case 0 -> 0f;
+                case 1 -> -0f;
+                case 2 -> Float.MIN_VALUE * (1 + rng.nextInt(100)) * (rng.nextBoolean() ? 1 : -1);
+                case 3 -> i % 20 == 3 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
+                case 4 -> Float.intBitsToFloat(0x3f800000 | rng.nextInt(1 << 16)); // one bucket: [1, 1.0078)
+                case 5 -> -Float.intBitsToFloat(0x3f800000 | rng.nextInt(1 << 16));
+                case 6 -> Float.MAX_VALUE;
+                default -> (float) rng.nextGaussian();
+            };
         }
-        try (NDManager m = NDManager.newBaseManager()) {
-            NDArray a = m.create(smooth);
-            for (double density : new double[] {0.01, 0.3, 0.7, 0.99}) {
-                long k = Math.round(density * n);
-                MaskSelector.Threshold t = MaskSelector.bracketed(a, k, n);
-                assertEquals(true, t != null, "bracket holds t at density " + density);
-                float[] sorted = smooth.clone();
-                Arrays.sort(sorted);
-                assertEquals(sorted[n - (int) k], t.t(), 0f, "k-th largest at density " + density);
-                assertEquals(MaskSelector.kthLargest(a, k, n), t.t(), 0f);
-                long atLeast = 0;
-                for (float v : smooth) {
-                    atLeast += v >= t.t() ? 1 : 0;
+        cases.add(awkward);
+        float[] oneBucket = new float[n];
+        for (int i = 0; i < n; i++) {
+            oneBucket[i] = Float.intBitsToFloat(0x40000000 | rng.nextInt(64)); // 64 distinct values, heavy ties
+        }
+        cases.add(oneBucket);
+        float[] constant = new float[n];
+        Arrays.fill(constant, -0.25f);
+        cases.add(constant);
+        try (NDManager m = NDManager.newBaseManager(); Kernels kernels = Kernels.on(m)) {
+            for (float[] s : cases) {
+                for (long k : new long[] {1, 2, 299, 1500, 2999}) {
+                    float[] expected = reference(s, k);
+                    for (boolean mayWait : new boolean[] {true, false}) {
+                        // as one tensor, and split in three ranked together (the global scope)
+                        NDArray a = m.create(s);
+                        float[] one = MaskSelector.selectOne(kernels, List.of(a), k, mayWait).get(0)
+                                .toType(DataType.FLOAT32, false).toFloatArray();
+                        assertArrayEquals(expected, one, "k=" + k + " mayWait=" + mayWait);
+                        List<NDArray> parts = List.of(a.get("0:1000").reshape(10, 100), a.get("1000:1001"), a.get("1001:"));
+                        float[] split = new float[n];
+                        int off = 0;
+                        for (NDArray p : MaskSelector.selectOne(kernels, parts, k, mayWait)) {
+                            float[] f = p.toType(DataType.FLOAT32, false).toFloatArray();
+                            System.arraycopy(f, 0, split, off, f.length);
+                            off += f.length;
+                        }
+                        assertArrayEquals(expected, split, "split, k=" + k + " mayWait=" + mayWait);
+                    }
                 }
-                assertEquals(atLeast, t.keptAtT());
             }
-            assertEquals(null, MaskSelector.bracketed(m.create(comb), Math.round(0.3 * n), n), "a misleading sample is detected");
         }
     }
 
     @Test
-    void theSampleGrowsLikeTheSquareRootWithinBounds() {
-        assertEquals(12288, MaskSelector.sampleSize(3 * 768 * 1024)); // 8 sqrt(n), n = 2,359,296 (GPT-2 small's MLP)
-        assertEquals(5792, MaskSelector.sampleSize(1 << 19)); // 8 * 724.08
-        assertEquals(4096, MaskSelector.sampleSize(1 << 16)); // floor: 8 sqrt(n) = 2048
-        assertEquals(1 << 17, MaskSelector.sampleSize(1L << 30)); // cap: 8 sqrt(n) = 262,144
+    void theThresholdAndCountsAreTheKthLargestAndItsRanks() {
+        int n = (1 << 20) + 3;
+        SplittableRandom rng = new SplittableRandom(5);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) rng.nextGaussian();
+        }
+        float[] sorted = new float[n];
+        for (int i = 0; i < n; i++) {
+            sorted[i] = Math.abs(v[i]);
+        }
+        Arrays.sort(sorted);
+        try (NDManager m = NDManager.newBaseManager(); Kernels kernels = Kernels.on(m)) {
+            NDArray a = m.create(v);
+            for (double density : new double[] {0.01, 0.3, 0.7, 0.99}) {
+                long k = Math.round(density * n);
+                float t = sorted[n - (int) k];
+                long atLeast = 0;
+                long above = 0;
+                for (float x : sorted) {
+                    atLeast += x >= t ? 1 : 0;
+                    above += x > t ? 1 : 0;
+                }
+                for (boolean mayWait : new boolean[] {true, false}) {
+                    Kernels.TopMasks r = kernels.topMasks(List.of(a), k, mayWait);
+                    assertEquals(Float.floatToIntBits(t), Host.longValue(r.threshold()), "k-th largest's bits, density " + density);
+                    assertEquals(atLeast, Host.longValue(r.kept()));
+                    assertEquals(above, Host.longValue(r.greater()));
+                }
+            }
+        }
     }
 
     @Test
     void masksFollowUpdatedScoresAndOldMasksAreReplaced() {
         float[] s = {0.1f, 0.2f, 0.3f, 0.4f};
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(); Kernels kernels = Kernels.on(m)) {
             MaskedLinear l = layer("u", s, 2, 2);
             l.initialize(m, DataType.FLOAT32, new Shape(1, 2));
-            MaskSelector.update(List.of(l), 0.5, Config.Scope.TENSOR);
+            MaskSelector.update(kernels, List.of(l), 0.5, Config.Scope.TENSOR);
             NDArray first = l.mask();
             assertArrayEquals(new boolean[] {false, false, true, true}, first.toBooleanArray());
             l.scores().getArray().muli(-1).addi(m.create(new float[] {1, 1, 0, 0}, new Shape(2, 2)).neg());
-            MaskSelector.update(List.of(l), 0.5, Config.Scope.TENSOR);
+            MaskSelector.update(kernels, List.of(l), 0.5, Config.Scope.TENSOR);
             assertArrayEquals(new float[] {1, 1, 0, 0}, l.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray());
             assertEquals(true, first.isReleased(), "previous mask freed");
         }

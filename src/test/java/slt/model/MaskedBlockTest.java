@@ -68,7 +68,9 @@ class MaskedBlockTest {
             MaskedLinear layer = new MaskedLinear("t", IN, OUT, MaskedBlock.Role.MASKED,
                     (mm, shape, dt) -> mm.create(w, shape), (mm, shape, dt) -> mm.create(s, shape), 1.0);
             layer.initialize(m, DataType.FLOAT32, new Shape(BATCH, IN));
-            MaskSelector.update(List.of(layer), density, Config.Scope.TENSOR);
+            try (Kernels k = Kernels.on(m)) {
+                MaskSelector.update(k, List.of(layer), density, Config.Scope.TENSOR);
+            }
             float[] mask = layer.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
 
             // the forward pass keeps exactly the round(density*n) largest |S|
@@ -163,7 +165,9 @@ class MaskedBlockTest {
                     (mm, shape, dt) -> mm.create(w, shape), (mm, shape, dt) -> mm.create(s, shape), 1 / Math.sqrt(0.5));
             scaled.initialize(m, DataType.FLOAT32, new Shape(1, 2));
             assertThrows(IllegalStateException.class, scaled::effectiveWeight, "no mask before MaskSelector.update");
-            MaskSelector.update(List.of(scaled), 0.5, Config.Scope.TENSOR);
+            try (Kernels k = Kernels.on(m)) {
+                MaskSelector.update(k, List.of(scaled), 0.5, Config.Scope.TENSOR);
+            }
             float c = (float) (1 / Math.sqrt(0.5));
             assertArrayEquals(new float[] {0, -2 * c, 3 * c, 0}, scaled.effectiveWeight().toFloatArray(), 1e-6f);
 

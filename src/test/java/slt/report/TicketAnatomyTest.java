@@ -31,7 +31,6 @@ import slt.checkpoint.Ticket;
 import slt.config.Config;
 import slt.config.ConfigLoader;
 import slt.model.Gpt2;
-import slt.model.MaskSelector;
 import slt.model.MaskedBlock;
 import slt.model.ModelSpec;
 import slt.report.TicketAnatomy.Kind;
@@ -73,7 +72,7 @@ class TicketAnatomyTest {
      * layer 1: K keeps exactly its 40 % largest |weight|; Q random 0.6; V nothing.
      */
     static void setKnownMasks(Gpt2 model) {
-        MaskSelector.update(model.weights(), model.spec().density(), model.spec().scope());
+        model.refreshMasks();
         Map<String, MaskedBlock> w = byName(model);
         SplittableRandom rng = new SplittableRandom(5);
 
@@ -375,7 +374,7 @@ class TicketAnatomyTest {
                 Config.Mode.EDGEPOPUP, true, 0.5, Config.Scope.TENSOR, 1.0, 12);
         try (NDManager nm = NDManager.newBaseManager()) {
             Gpt2 model = Gpt2.create(spec, nm);
-            MaskSelector.update(model.weights(), spec.density(), spec.scope());
+            model.refreshMasks();
             Map<String, MaskedBlock> w = byName(model);
             SplittableRandom rng = new SplittableRandom(8);
             // c_attn: rows [Q: heads x qk; K: heads x qk; V: heads x v] x D columns, each head its own density
