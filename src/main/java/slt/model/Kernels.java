@@ -3,6 +3,9 @@ package slt.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
@@ -36,6 +39,7 @@ import java.util.zip.ZipOutputStream;
 public final class Kernels implements AutoCloseable {
     private static final String NAME = "kernels";
     private final PtSymbolBlock module;
+    private NDArray work; // int32 scratch of the radix select, kept between steps (fresh memory is slow on a CPU)
 
     private Kernels(PtSymbolBlock module) {
         this.module = module;
@@ -80,7 +84,7 @@ public final class Kernels implements AutoCloseable {
 
     /** Runs a method with autograd on: DJL names the method through an input array's name. */
     private NDArray call(String methodName, NDArray... inputs) {
-        NDArray method = inputs[0].getManager().zeros(new ai.djl.ndarray.types.Shape()); // only its name is read
+        NDArray method = inputs[0].getManager().zeros(new Shape()); // only its name is read
         try {
             method.setName("module_method:" + methodName);
             NDList in = new NDList(inputs.length + 1);
@@ -147,8 +151,9 @@ public final class Kernels implements AutoCloseable {
      * (where + index_add), so the host never waits. Both give identical results.
      */
     public TopMasks topMasks(List<NDArray> values, long k, boolean mayWait) {
+        long total = values.stream().mapToLong(NDArray::size).sum();
         NDList out = run(values.get(0), "top_masks", IValue.listFrom(values.toArray(PtNDArray[]::new)), IValue.from(k),
-                IValue.from(mayWait));
+                IValue.from(mayWait), IValue.from((PtNDArray) work(values.get(0), 2 * total)));
         int n = values.size();
         return new TopMasks(out.subNDList(0, n), out.get(n), out.get(n + 1), out.get(n + 2));
     }
@@ -167,7 +172,20 @@ public final class Kernels implements AutoCloseable {
             boolean mayWait) {
         return run(threshold, "tie_masks", IValue.listFrom(values.toArray(PtNDArray[]::new)),
                 IValue.listFrom(masks.toArray(PtNDArray[]::new)), IValue.from((PtNDArray) threshold), IValue.from(k),
-                IValue.from((PtNDArray) greater), IValue.from(mayWait));
+                IValue.from((PtNDArray) greater), IValue.from(mayWait),
+                IValue.from((PtNDArray) work(threshold, values.stream().mapToLong(NDArray::size).max().orElse(0))));
+    }
+
+    /** The scratch of at least {@code size} int32 values on {@code like}'s device, grown when needed. */
+    private NDArray work(NDArray like, long size) {
+        if (work == null || work.size() < size) {
+            if (work != null) {
+                work.close();
+            }
+            work = like.getManager().create(new Shape(size), DataType.INT32);
+            NDScope.unregister(work);
+        }
+        return work;
     }
 
     /**
@@ -191,6 +209,9 @@ public final class Kernels implements AutoCloseable {
 
     @Override
     public void close() {
+        if (work != null) {
+            work.close();
+        }
         module.close();
     }
 

@@ -48,14 +48,22 @@ class Kernels(Module):
         if weight_grad:
           torch.add_(dw, torch.to(torch.mm(torch.t(g), xs), 6))
     return (torch.squeeze(nll), dx, dw)
-  def top_masks(self: __torch__.Kernels, values: List[Tensor], k: int, may_wait: bool) -> Tuple[List[Tensor], Tensor, Tensor, Tensor]:
+  def top_masks(self: __torch__.Kernels, values: List[Tensor], k: int, may_wait: bool, work: Tensor) -> Tuple[List[Tensor], Tensor, Tensor, Tensor]:
     dev = ops.prim.device(values[0])
+    total = 0
+    for i in range(torch.len(values)):
+      total = total + torch.numel(values[i])
     bits = annotate(List[Tensor], [])
     his = annotate(List[Tensor], [])
+    at = 0
     for i in range(torch.len(values)):
-      x = torch.bitwise_and_(torch.view_copy(torch.flatten(values[i]), dtype=3), 2147483647)
+      v = torch.flatten(values[i])
+      n = torch.numel(v)
+      x = torch.view_copy(v, dtype=3, out=torch.slice(work, 0, at, at + n))
+      x = torch.bitwise_and_(x, 2147483647)
       _0 = torch.append(bits, x)
-      _1 = torch.append(his, torch.bitwise_right_shift(x, 16))
+      _1 = torch.append(his, torch.bitwise_right_shift(x, 16, out=torch.slice(work, 0, total + at, total + at + n)))
+      at = at + n
     one = torch.ones([1], dtype=4, layout=None, device=dev)
     h1 = torch.zeros([32768], dtype=4, layout=None, device=dev)
     for i in range(torch.len(his)):
@@ -87,11 +95,12 @@ class Kernels(Module):
     for i in range(torch.len(bits)):
       _2 = torch.append(masks, torch.view(torch.ge(bits[i], t), torch.size(values[i])))
     return (masks, torch.reshape(t, annotate(List[int], [])), torch.reshape(kept, annotate(List[int], [])), torch.reshape(greater, annotate(List[int], [])))
-  def tie_masks(self: __torch__.Kernels, values: List[Tensor], masks: List[Tensor], t: Tensor, k: int, greater: Tensor, may_wait: bool) -> List[Tensor]:
+  def tie_masks(self: __torch__.Kernels, values: List[Tensor], masks: List[Tensor], t: Tensor, k: int, greater: Tensor, may_wait: bool, work: Tensor) -> List[Tensor]:
     need = torch.add(torch.neg(greater), k)
     out = annotate(List[Tensor], [])
     for i in range(torch.len(values)):
-      x = torch.bitwise_and_(torch.view_copy(torch.flatten(values[i]), dtype=3), 2147483647)
+      v = torch.flatten(values[i])
+      x = torch.bitwise_and_(torch.view_copy(v, dtype=3, out=torch.slice(work, 0, 0, torch.numel(v))), 2147483647)
       eq = torch.eq(x, t)
       mask = torch.flatten(masks[i])
       if may_wait:
