@@ -27,8 +27,10 @@ import java.util.zip.ZipOutputStream;
  * The fused libtorch kernels this tool needs and DJL 0.32 does not expose: GPT-2's tanh GELU in one
  * kernel ({@code torch.gelu(x, approximate="tanh")}; DJL has only the erf form), causal attention
  * ({@code torch.scaled_dot_product_attention}: on a GPU the T x T probabilities are never stored)
- * and the fused AdamW update ({@code torch._fused_adamw_}, one pass over each tensor instead of a
- * dozen).
+ * the fused AdamW update ({@code torch._fused_adamw_}, one pass over each tensor instead of a
+ * dozen), training's LM head with its loss and gradients in one pass, and the edge-popup masks by a
+ * radix select over float bits (DJL has no bit-cast; TorchScript's {@code view_copy} with a dtype
+ * is one).
  *
  * <p>They are methods of a TorchScript module whose source is {@code kernels.py} beside this class:
  * libtorch compiles it when the module loads (no Python, no file written), on the device of the
@@ -190,7 +192,8 @@ public final class Kernels implements AutoCloseable {
 
     /**
      * Runs a method with the given arguments (closed here) and returns its tensors, flattened in
-     * order, in {@code like}'s manager. Autograd does not record it.
+     * order, in {@code like}'s manager. For methods whose results carry no gradient (head_loss
+     * detaches what it reads; the masks are booleans and counts).
      */
     private NDList run(NDArray like, String method, IValue... args) {
         IValue result = null;
