@@ -201,9 +201,10 @@ public final class Gpt2 extends AbstractBlock {
      * Rows of hidden states per chunk of the LM head when a whole batch's logits are not needed at
      * once (training's {@link #headLoss}, evaluation's calls of {@link #head}): only one chunk's
      * logits and log-probabilities (at most 3 x 2048 x 50,257 floats, 1.2 GB, in evaluation; two in
-     * training) live at a time, where a micro-batch of 8 x 1024 tokens would hold 4.9 GB. Each chunk adds its share to the token table's gradient (a full vocab x d pass),
-     * which is why chunks are not smaller (measured: 128-row chunks made mini 2 x 512 steps 18 %
-     * slower on the CPU, docs/BENCHMARKS.md).
+     * training) live at a time, where a micro-batch of 8 x 1024 tokens would hold 4.9 GB. Each
+     * chunk adds its share to the token table's gradient (a full vocab x d pass), which is why
+     * chunks are not smaller (measured: 128-row chunks made mini 2 x 512 steps 18 % slower on the
+     * CPU, docs/BENCHMARKS.md).
      */
     public long headChunkRows() {
         return 2048;
