@@ -29,8 +29,8 @@ import java.util.zip.ZipOutputStream;
  * ({@code torch.scaled_dot_product_attention}: on a GPU the T x T probabilities are never stored)
  * the fused AdamW update ({@code torch._fused_adamw_}, one pass over each tensor instead of a
  * dozen), training's LM head with its loss and gradients in one pass, and the edge-popup masks by a
- * radix select over float bits (DJL has no bit-cast; TorchScript's {@code view_copy} with a dtype
- * is one).
+ * radix select over float bits (DJL has no bit-cast and TorchScript hides {@code view(dtype)};
+ * an empty int32 tensor {@code set_} onto a float tensor's storage is one, without a copy).
  *
  * <p>They are methods of a TorchScript module whose source is {@code kernels.py} beside this class:
  * libtorch compiles it when the module loads (no Python, no file written), on the device of the

@@ -59,8 +59,7 @@ class Kernels(Module):
     for i in range(torch.len(values)):
       v = torch.flatten(values[i])
       n = torch.numel(v)
-      x = torch.view_copy(v, dtype=3, out=torch.slice(work, 0, at, at + n))
-      x = torch.bitwise_and_(x, 2147483647)
+      x = torch.bitwise_and(torch.set_(torch.empty([0], dtype=3, layout=None, device=dev), v, 0, [n], [1]), 2147483647, out=torch.slice(work, 0, at, at + n))
       _0 = torch.append(bits, x)
       _1 = torch.append(his, torch.bitwise_right_shift(x, 16, out=torch.slice(work, 0, total + at, total + at + n)))
       at = at + n
@@ -74,7 +73,7 @@ class Kernels(Module):
     c1 = torch.cumsum(torch.flip(h1, [0]), 0)
     kk = torch.full([1], k, dtype=4, layout=None, device=dev)
     j1 = torch.searchsorted(c1, kk)
-    b = torch.add(torch.neg(j1), 32767)
+    b = torch.to(torch.add(torch.neg(j1), 32767), 3)
     above = torch.sub(torch.index_select(c1, 0, j1), torch.index_select(h1, 0, b))
     h2 = torch.zeros([65537], dtype=4, layout=None, device=dev)
     for i in range(torch.len(bits)):
@@ -100,7 +99,8 @@ class Kernels(Module):
     out = annotate(List[Tensor], [])
     for i in range(torch.len(values)):
       v = torch.flatten(values[i])
-      x = torch.bitwise_and_(torch.view_copy(v, dtype=3, out=torch.slice(work, 0, 0, torch.numel(v))), 2147483647)
+      n = torch.numel(v)
+      x = torch.bitwise_and(torch.set_(torch.empty([0], dtype=3, layout=None, device=ops.prim.device(v)), v, 0, [n], [1]), 2147483647, out=torch.slice(work, 0, 0, n))
       eq = torch.eq(x, t)
       mask = torch.flatten(masks[i])
       if may_wait:
