@@ -88,7 +88,7 @@ public record Ticket(String configYaml, long step, double valLoss, Map<String, M
                 values[i] = ((m.bits()[i >>> 3] >>> (i & 7)) & 1) != 0;
             }
             NDManager manager = w.weight().getArray().getManager();
-            w.setMask(manager.create(values, new Shape(m.shape())));
+            w.setMask(model.kernels(), manager.create(values, new Shape(m.shape())));
             applied++;
         }
         if (applied != masks.size()) {

@@ -89,7 +89,7 @@ public final class Gpt2 extends AbstractBlock {
 
     /** The trained tensors' gradients after a step's backward passes, named as {@link #trainable()} names them. */
     public Map<String, NDArray> gradients() {
-        return byTrainedName(MaskedBlock::gradient);
+        return byTrainedName(w -> w.gradient(kernels));
     }
 
     private <T> Map<String, T> byTrainedName(Function<MaskedBlock, T> f) {

@@ -140,6 +140,31 @@ public final class Kernels implements AutoCloseable {
                 IValue.from((long) dtype), IValue.from(weightGrad));
     }
 
+    /** Elements per chunk of the elementwise kernels: a chunk's temporaries stay in the cache and in reused memory. */
+    private static final long CHUNK = 1 << 18;
+
+    /**
+     * {@code out = w * m * scale} for a float {@code w} and a boolean mask {@code m} of its shape, into
+     * {@code out} (w's shape; returned), a chunk at a time: the float copy of the mask that a
+     * float x boolean product makes is one chunk's, not the tensor's. Bit for bit {@code
+     * w.mul(m).mul(scale)} (scale as a float32).
+     */
+    public NDArray maskedWeight(NDArray w, NDArray m, double scale, NDArray out) {
+        run(w, "masked_weight", IValue.from((PtNDArray) w), IValue.from((PtNDArray) m), IValue.from(scale),
+                IValue.from((PtNDArray) out), IValue.from(CHUNK)).close();
+        return out;
+    }
+
+    /**
+     * {@code g = g * scale * w * sign(s)} in place (returned), a chunk at a time, so that sign(s)
+     * is never a whole tensor. Bit for bit {@code g.mul(scale).muli(w).muli(s.sign())}.
+     */
+    public NDArray straightThrough(NDArray g, NDArray w, NDArray s, double scale) {
+        run(g, "straight_through_", IValue.from((PtNDArray) g), IValue.from((PtNDArray) w), IValue.from((PtNDArray) s),
+                IValue.from(scale), IValue.from(CHUNK)).close();
+        return g;
+    }
+
     /**
      * The exact top-k masks of one selection (a list of tensors, ranked together by |value|): per
      * tensor a boolean mask of its shape keeping |v| &gt;= t, where t is the k-th largest |v| of them

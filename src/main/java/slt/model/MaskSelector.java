@@ -57,7 +57,7 @@ public final class MaskSelector {
             }
         }
         for (int i = 0; i < masked.size(); i++) {
-            masked.get(i).setMask(masks.get(i));
+            masked.get(i).setMask(kernels, masks.get(i));
         }
     }
 

@@ -10,7 +10,7 @@ import ai.djl.training.initializer.Initializer;
 
 /**
  * Edge-popup (Ramanujan et al. 2020): the whole algorithm lives in {@link #setMask} (forward) and
- * {@link #scoreGradient()} (backward).
+ * {@link #scoreGradient} (backward).
  *
  * <p>A weight W keeps its random initialisation, frozen. A trainable score S of the same shape
  * ranks its entries, and the forward pass uses W * M, where the 0/1 mask M keeps the entries with
@@ -22,7 +22,7 @@ import ai.djl.training.initializer.Initializer;
  *
  * With no custom autograd in DJL, that is done by hand: W * M is computed once per optimizer step
  * as a leaf of autograd's graph ({@link #effectiveWeight()}), autograd sums dL/d(W*M) over the
- * step's micro-batches into the leaf's gradient, and {@link #scoreGradient()} turns it into dL/dS
+ * step's micro-batches into the leaf's gradient, and {@link #scoreGradient} turns it into dL/dS
  * with the formula above. (PyTorch's hidden-networks does the same in an autograd.Function.)
  *
  * <p>Roles: MASKED (the above), FROZEN (W used as is, nothing trains: unmasked embeddings), and
@@ -39,7 +39,8 @@ public abstract class MaskedBlock extends AbstractBlock {
     private final Parameter scores;
     private final float rescale;
     private NDArray mask;
-    private NDArray effective; // W * M (* rescale): this step's leaf, MASKED only
+    private NDArray product; // W * M (* rescale), MASKED only: one buffer, rewritten by each step's setMask
+    private NDArray effective; // this step's leaf: a fresh autograd handle on product's memory
 
     protected MaskedBlock(
             String name, Shape shape, Role role, Initializer weightInit, Initializer scoreInit, double rescale) {
@@ -76,9 +77,11 @@ public abstract class MaskedBlock extends AbstractBlock {
     /**
      * Installs this step's boolean mask (owned by this block from now on; the previous one is freed)
      * and computes the step's effective weight W * M (times the rescale factor), a fresh leaf that
-     * collects dL/d(W*M) over the step's backward passes.
+     * collects dL/d(W*M) over the step's backward passes. Its values live in one buffer kept from
+     * step to step (a tensor-sized block of fresh memory per step is slow on a CPU); the leaf is a
+     * new handle on it, so autograd starts it with no gradient.
      */
-    public void setMask(NDArray newMask) {
+    public void setMask(Kernels kernels, NDArray newMask) {
         if (!newMask.getShape().equals(weight.getArray().getShape()) || newMask.getDataType() != DataType.BOOLEAN) {
             throw new IllegalArgumentException(name + ": mask " + newMask.getDataType() + " " + newMask.getShape()
                     + " is not a boolean mask of the weight's shape " + weight.getArray().getShape());
@@ -89,41 +92,37 @@ public abstract class MaskedBlock extends AbstractBlock {
         }
         mask = newMask;
         if (effective != null) {
-            effective.close();
+            effective.close(); // the previous step's leaf and its gradient
         }
-        NDArray wm = weight.getArray().mul(mask); // float x boolean (torch.where is 3-4x slower on the CPU)
-        effective = rescale == 1f ? wm : Constants.mul(wm, rescale);
-        if (effective != wm) {
-            wm.close();
+        if (product == null) {
+            product = weight.getArray().getManager().create(weight.getShape(), DataType.FLOAT32);
+            NDScope.unregister(product);
         }
+        kernels.maskedWeight(weight.getArray(), mask, rescale, product); // W * M (* rescale), in place
+        effective = product.stopGradient();
         NDScope.unregister(effective);
         effective.setRequiresGradient(true);
     }
 
     /**
      * The straight-through gradient of the scores, dL/dS = dL/d(W*M) * W * sign(S), from the
-     * gradient the effective weight collected (times the rescale factor when there is one). A new
-     * array in the caller's scope.
+     * gradient the effective weight collected (times the rescale factor when there is one), computed
+     * in place on that gradient ({@link Kernels#straightThrough}: g.muli(W).muli(S.sign()) without
+     * a tensor-sized sign(S)); the next step's leaf starts a new one. A new handle in the caller's scope.
      */
-    public NDArray scoreGradient() {
+    public NDArray scoreGradient(Kernels kernels) {
         if (role != Role.MASKED) {
             throw new IllegalStateException(name + " has no scores (" + role + ")");
         }
-        return Scoped.call(() -> { // in place on the leaf's gradient, which the next step's leaf replaces
-            NDArray g = effectiveWeight().getGradient();
-            if (rescale != 1f) {
-                g = Constants.mul(g, rescale);
-            }
-            return g.muli(weight.getArray()).muli(scores.getArray().sign());
-        });
+        return kernels.straightThrough(effectiveWeight().getGradient(), weight.getArray(), scores.getArray(), rescale);
     }
 
-    /** The gradient of the trained tensor (MASKED: {@link #scoreGradient()}; TRAINED: autograd's, of W). */
-    public NDArray gradient() {
+    /** The gradient of the trained tensor (MASKED: {@link #scoreGradient}; TRAINED: autograd's, of W). */
+    public NDArray gradient(Kernels kernels) {
         if (role == Role.FROZEN) {
             throw new IllegalStateException(name + " is frozen: it has no gradient");
         }
-        return role == Role.MASKED ? scoreGradient() : weight.getArray().getGradient(); // a handle on W's gradient
+        return role == Role.MASKED ? scoreGradient(kernels) : weight.getArray().getGradient(); // a handle on W's gradient
     }
 
     /** Forgets this step's gradients (TRAINED: zeroes W's; MASKED: the next mask brings a fresh leaf). */

@@ -113,3 +113,26 @@ class Kernels(Module):
         need = torch.sub(need, torch.sum(eq))
       _1 = torch.append(out, torch.view(mask, torch.size(values[i])))
     return out
+  def masked_weight(self: __torch__.Kernels, w: Tensor, m: Tensor, scale: float, out: Tensor, chunk: int) -> Tensor:
+    wf = torch.flatten(w)
+    mf = torch.flatten(m)
+    of = torch.flatten(out)
+    n = torch.numel(wf)
+    for start in range(0, n, chunk):
+      end = min(start + chunk, n)
+      o = torch.mul(torch.slice(wf, 0, start, end), torch.slice(mf, 0, start, end), out=torch.slice(of, 0, start, end))
+      if scale != 1.:
+        o = torch.mul_(o, scale)
+    return out
+  def straight_through_(self: __torch__.Kernels, g: Tensor, w: Tensor, s: Tensor, scale: float, chunk: int) -> Tensor:
+    gf = torch.flatten(g)
+    wf = torch.flatten(w)
+    sf = torch.flatten(s)
+    n = torch.numel(gf)
+    for start in range(0, n, chunk):
+      end = min(start + chunk, n)
+      o = torch.slice(gf, 0, start, end)
+      if scale != 1.:
+        o = torch.mul_(o, scale)
+      o = torch.mul_(torch.mul_(o, torch.slice(wf, 0, start, end)), torch.sign(torch.slice(sf, 0, start, end)))
+    return g

@@ -1,6 +1,7 @@
 package slt.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -19,6 +20,45 @@ class KernelsTest {
             a[i] = (float) (rng.nextGaussian() * scale);
         }
         return a;
+    }
+
+    @Test
+    void maskedWeightAndStraightThroughAreTheirFloat32FormulasBitForBit() {
+        SplittableRandom rng = new SplittableRandom(11);
+        int rows = 5;
+        int cols = 131_071; // 655,355 entries: two whole chunks of 2^18 and a ragged third
+        int n = rows * cols;
+        float[] w = random(rng, n, 1);
+        float[] g = random(rng, n, 1e-3);
+        float[] s = random(rng, n, 0.1);
+        boolean[] m = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            m[i] = rng.nextDouble() < 0.3;
+            if (i % 97 == 0) {
+                s[i] = i % 2 == 0 ? 0f : -0f; // sign(+-0) = 0: no gradient
+            }
+        }
+        w[3] = -w[3]; // W * 0 of a negative W is -0: kept, bit for bit
+        m[3] = false;
+        for (double scale : new double[] {1.0, 2.8284271247461903}) {
+            float c = (float) scale;
+            try (NDManager nd = NDManager.newBaseManager(); Kernels k = Kernels.on(nd)) {
+                Shape shape = new Shape(rows, cols);
+                NDArray out = nd.create(new Shape(rows, cols));
+                NDArray product = k.maskedWeight(nd.create(w, shape), nd.create(m, shape), scale, out);
+                assertSame(out, product);
+                float[] got = out.toFloatArray();
+                NDArray grad = nd.create(g, shape);
+                k.straightThrough(grad, nd.create(w, shape), nd.create(s, shape), scale);
+                float[] ste = grad.toFloatArray();
+                for (int i = 0; i < n; i++) {
+                    float want = (w[i] * (m[i] ? 1f : 0f)) * c; // one float32 rounding per product, as torch
+                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got[i]), "W*M*c at " + i);
+                    float wantG = g[i] * c * w[i] * (s[i] > 0 ? 1f : s[i] < 0 ? -1f : 0f); // torch's sign(-0) is +0
+                    assertEquals(Float.floatToRawIntBits(wantG), Float.floatToRawIntBits(ste[i]), "g*c*W*sign(S) at " + i);
+                }
+            }
+        }
     }
 
     @Test

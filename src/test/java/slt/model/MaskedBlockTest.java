@@ -68,9 +68,8 @@ class MaskedBlockTest {
             MaskedLinear layer = new MaskedLinear("t", IN, OUT, MaskedBlock.Role.MASKED,
                     (mm, shape, dt) -> mm.create(w, shape), (mm, shape, dt) -> mm.create(s, shape), 1.0);
             layer.initialize(m, DataType.FLOAT32, new Shape(BATCH, IN));
-            try (Kernels k = Kernels.on(m)) {
-                MaskSelector.update(k, List.of(layer), density, Config.Scope.TENSOR);
-            }
+            Kernels kernels = Kernels.on(m); // closed with the manager
+            MaskSelector.update(kernels, List.of(layer), density, Config.Scope.TENSOR);
             float[] mask = layer.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
 
             // the forward pass keeps exactly the round(density*n) largest |S|
@@ -104,7 +103,7 @@ class MaskedBlockTest {
                 forward = y.toFloatArray();
                 gc.backward(y.tanh().mul(cs).sum());
             }
-            grad = layer.scoreGradient().toFloatArray(); // the straight-through rule applied to dL/d(W*M)
+            grad = layer.scoreGradient(kernels).toFloatArray(); // the straight-through rule applied to dL/d(W*M)
 
             // forward equals x (W*M)^T computed independently
             for (int b = 0; b < BATCH; b++) {
@@ -153,6 +152,42 @@ class MaskedBlockTest {
             }
             // kept and pruned entries both receive gradient (the point of straight-through)
             assertTrue(IntStream.range(0, w.length).anyMatch(i -> m0[i] == 0 && grad[i] != 0));
+        }
+    }
+
+    @Test
+    void everyStepStartsAFreshGradientAndANewMaskRewritesTheEffectiveWeight() {
+        float[] w = {1, -2, 3, -4, 5, -6};
+        float[] s = {0.1f, 0.4f, -0.3f, 0.2f, -0.6f, 0.5f};
+        float[] x = {0.3f, -0.7f, 0.2f};
+        try (NDManager m = NDManager.newBaseManager()) {
+            MaskedLinear layer = new MaskedLinear("g", 3, 2, MaskedBlock.Role.MASKED,
+                    (mm, shape, dt) -> mm.create(w, shape), (mm, shape, dt) -> mm.create(s, shape), 1.0);
+            layer.initialize(m, DataType.FLOAT32, new Shape(1, 3));
+            Kernels kernels = Kernels.on(m); // closed with the manager
+            float[][] grads = new float[2][];
+            for (int step = 0; step < 2; step++) { // the same mask and batch twice: the same gradient twice
+                MaskSelector.update(kernels, List.of(layer), 0.5, Config.Scope.TENSOR);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray y = layer.forward(new ParameterStore(m, false), new NDList(m.create(x, new Shape(1, 3))), true)
+                            .singletonOrThrow();
+                    gc.backward(y.sum());
+                }
+                grads[step] = layer.scoreGradient(kernels).toFloatArray();
+            }
+            // dL/dW_eff[o,i] = x_i, so dL/dS = x_i * W * sign(S) for every entry, kept or not
+            float[] expected = new float[w.length];
+            for (int i = 0; i < w.length; i++) {
+                expected[i] = x[i % 3] * w[i] * Math.signum(s[i]);
+            }
+            assertArrayEquals(expected, grads[0], 1e-6f);
+            assertArrayEquals(expected, grads[1], 1e-6f, "the second step's gradient must not add to the first's");
+
+            // new scores, a new mask: the kept buffer holds W * M of the new mask only
+            layer.scores().getArray().set(new float[] {0.9f, 0.1f, 0.1f, 0.1f, 0.1f, 0.8f});
+            MaskSelector.update(kernels, List.of(layer), 0.5, Config.Scope.TENSOR);
+            // k = 3: 0.9 and 0.8, then of the four tied at 0.1 the first in flat order
+            assertArrayEquals(new float[] {1, -2, 0, -0f, 0, -6}, layer.effectiveWeight().toFloatArray()); // W * 0 keeps W's sign
         }
     }
 

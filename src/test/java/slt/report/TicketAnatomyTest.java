@@ -94,7 +94,7 @@ class TicketAnatomyTest {
                 }
             }
         }
-        set(attn0, m0);
+        set(model, attn0, m0);
 
         MaskedBlock proj0 = w.get("h.0.attn.c_proj");
         float[] o = new float[D * D];
@@ -103,7 +103,7 @@ class TicketAnatomyTest {
                 o[r * D + c] = 1; // input columns of head 1
             }
         }
-        set(proj0, o);
+        set(model, proj0, o);
 
         MaskedBlock attn1 = w.get("h.1.attn.c_attn");
         float[] weight1 = attn1.weight().getArray().toFloatArray();
@@ -117,15 +117,15 @@ class TicketAnatomyTest {
         for (int j = 0; j < k; j++) {
             m1[kIdx[j]] = 1; // K: the k largest |weight|
         }
-        set(attn1, m1); // V stays 0
+        set(model, attn1, m1); // V stays 0
     }
 
-    private static void set(MaskedBlock b, float[] mask) {
+    private static void set(Gpt2 model, MaskedBlock b, float[] mask) {
         boolean[] kept = new boolean[mask.length];
         for (int i = 0; i < mask.length; i++) {
             kept[i] = mask[i] != 0;
         }
-        b.setMask(b.weight().getArray().getManager().create(kept, b.weight().getShape()));
+        b.setMask(model.kernels(), b.weight().getArray().getManager().create(kept, b.weight().getShape()));
     }
 
     // ------------------------------------------------------------------ independent recomputation
@@ -389,14 +389,14 @@ class TicketAnatomyTest {
                     attn[r * D + c] = rng.nextDouble() < p[r] ? 1 : 0;
                 }
             }
-            set(w.get("h.0.attn.c_attn"), attn);
+            set(model, w.get("h.0.attn.c_attn"), attn);
             // attn.c_proj: D rows x (heads x v) input columns; head h reads columns h*v .. (h+1)*v
             float[] proj = new float[D * HEADS * v];
             for (int i = 0; i < proj.length; i++) {
                 int head = (i % (HEADS * v)) / v;
                 proj[i] = rng.nextDouble() < (head == 0 ? 0.9 : 0.2) ? 1 : 0;
             }
-            set(w.get("h.0.attn.c_proj"), proj);
+            set(model, w.get("h.0.attn.c_proj"), proj);
 
             TicketAnatomy a = TicketAnatomy.of(model, "widened", 0, false);
             for (int h = 0; h < HEADS; h++) {
