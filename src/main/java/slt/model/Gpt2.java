@@ -189,10 +189,10 @@ public final class Gpt2 extends AbstractBlock {
         };
         NDList out = kernels.headLoss(hidden, w, targets, spec.logitScale(), gradScale, headChunkRows(), dtype, weightGrad);
         try (NDArray dHidden = out.get(1); NDArray dWeight = out.get(2)) {
+            backward.accept(hidden, dHidden); // first: the token table's lookup gives W's gradient its memory
             if (weightGrad) {
-                backward.accept(w, dWeight);
+                backward.accept(w, dWeight); // then the head's share is added into it (dWeight is the kernels' scratch)
             }
-            backward.accept(hidden, dHidden);
         }
         return out.get(0);
     }

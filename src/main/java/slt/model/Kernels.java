@@ -41,7 +41,10 @@ import java.util.zip.ZipOutputStream;
 public final class Kernels implements AutoCloseable {
     private static final String NAME = "kernels";
     private final PtSymbolBlock module;
-    private NDArray work; // int32 scratch of the radix select, kept between steps (fresh memory is slow on a CPU)
+    // scratch kept between steps (fresh memory is slow on a CPU: each new page is zeroed by the kernel)
+    private NDArray work; // int32, the radix select's
+    private NDArray logits; // float32, a chunk of the LM head's logits (head_loss)
+    private NDArray headGrad; // float32, dL/dW of the LM head (head_loss)
 
     private Kernels(PtSymbolBlock module) {
         this.module = module;
@@ -131,13 +134,21 @@ public final class Kernels implements AutoCloseable {
      * fp32 (to the buffer before its cast in 16 bits, where the loss scale must act). Only one
      * chunk's logits exist at a time, and no autograd buffers at all.
      * Returns the summed loss (a scalar), dL/dx (N, d) and dL/dW (V, d when {@code weightGrad},
-     * else an empty array), the gradients already multiplied by {@code gradScale}.
+     * else an empty array), the gradients already multiplied by {@code gradScale}. The logits and
+     * dL/dW live in scratch kept by this object: dL/dW is overwritten by the next call, so it must
+     * be consumed (added into a gradient) before then.
      */
     public NDList headLoss(NDArray x, NDArray w, NDArray targets, double logitScale, double gradScale, long rows,
             int dtype, boolean weightGrad) {
+        long chunk = Math.min(rows, x.getShape().get(0));
+        logits = scratch(logits, x, new Shape(chunk * w.getShape().get(0)), DataType.FLOAT32);
+        NDArray dw = weightGrad
+                ? (headGrad = scratch(headGrad, w, w.getShape(), DataType.FLOAT32))
+                : x.getManager().create(new Shape(0), DataType.FLOAT32); // not read
         return run(x, "head_loss", IValue.from((PtNDArray) x), IValue.from((PtNDArray) w),
                 IValue.from((PtNDArray) targets), IValue.from(logitScale), IValue.from(gradScale), IValue.from(rows),
-                IValue.from((long) dtype), IValue.from(weightGrad));
+                IValue.from((long) dtype), IValue.from(weightGrad), IValue.from((PtNDArray) logits),
+                IValue.from((PtNDArray) dw));
     }
 
     /** Elements per chunk of the elementwise kernels: a chunk's temporaries stay in the cache and in reused memory. */
@@ -179,8 +190,9 @@ public final class Kernels implements AutoCloseable {
      */
     public TopMasks topMasks(List<NDArray> values, long k, boolean mayWait) {
         long total = values.stream().mapToLong(NDArray::size).sum();
+        work = scratch(work, values.get(0), new Shape(2 * total), DataType.INT32);
         NDList out = run(values.get(0), "top_masks", IValue.listFrom(values.toArray(PtNDArray[]::new)), IValue.from(k),
-                IValue.from(mayWait), IValue.from((PtNDArray) work(values.get(0), 2 * total)));
+                IValue.from(mayWait), IValue.from((PtNDArray) work));
         int n = values.size();
         return new TopMasks(out.subNDList(0, n), out.get(n), out.get(n + 1), out.get(n + 2));
     }
@@ -197,22 +209,30 @@ public final class Kernels implements AutoCloseable {
      */
     public NDList tieMasks(List<NDArray> values, NDList masks, NDArray threshold, long k, NDArray greater,
             boolean mayWait) {
+        long largest = values.stream().mapToLong(NDArray::size).max().orElse(0);
+        work = scratch(work, threshold, new Shape(largest), DataType.INT32);
         return run(threshold, "tie_masks", IValue.listFrom(values.toArray(PtNDArray[]::new)),
                 IValue.listFrom(masks.toArray(PtNDArray[]::new)), IValue.from((PtNDArray) threshold), IValue.from(k),
                 IValue.from((PtNDArray) greater), IValue.from(mayWait),
-                IValue.from((PtNDArray) work(threshold, values.stream().mapToLong(NDArray::size).max().orElse(0))));
+                IValue.from((PtNDArray) work));
     }
 
-    /** The scratch of at least {@code size} int32 values on {@code like}'s device, grown when needed. */
-    private NDArray work(NDArray like, long size) {
-        if (work == null || work.size() < size) {
-            if (work != null) {
-                work.close();
-            }
-            work = like.getManager().create(new Shape(size), DataType.INT32);
-            NDScope.unregister(work);
+    /**
+     * {@code old} when it has {@code shape}'s size (1-D: at least that size) and dtype, else a new
+     * array of that shape on {@code like}'s device (the old one freed). Scratch outlives scopes.
+     */
+    private static NDArray scratch(NDArray old, NDArray like, Shape shape, DataType type) {
+        boolean fits = old != null && old.getDataType() == type
+                && (shape.dimension() == 1 ? old.size() >= shape.size() : old.getShape().equals(shape));
+        if (fits) {
+            return old;
         }
-        return work;
+        if (old != null) {
+            old.close();
+        }
+        NDArray fresh = like.getManager().create(shape, type);
+        NDScope.unregister(fresh);
+        return fresh;
     }
 
     /**
@@ -237,8 +257,10 @@ public final class Kernels implements AutoCloseable {
 
     @Override
     public void close() {
-        if (work != null) {
-            work.close();
+        for (NDArray a : new NDArray[] {work, logits, headGrad}) {
+            if (a != null) {
+                a.close();
+            }
         }
         module.close();
     }

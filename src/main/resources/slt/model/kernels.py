@@ -19,14 +19,16 @@ class Kernels(Module):
   def adamw(self: __torch__.Kernels, params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp_avg_sqs: List[Tensor], steps: List[Tensor], lr: float, beta1: float, beta2: float, weight_decay: float, eps: float) -> NoneType:
     torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, annotate(List[Tensor], []), steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay, eps=eps, amsgrad=False, maximize=False)
     return None
-  def head_loss(self: __torch__.Kernels, x: Tensor, w: Tensor, targets: Tensor, logit_scale: float, grad_scale: float, rows: int, dtype: int, weight_grad: bool) -> Tuple[Tensor, Tensor, Tensor]:
+  def head_loss(self: __torch__.Kernels, x: Tensor, w: Tensor, targets: Tensor, logit_scale: float, grad_scale: float, rows: int, dtype: int, weight_grad: bool, z: Tensor, dw: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     x = torch.detach(x)
     w = torch.detach(w)
     n = torch.size(x, 0)
+    vocab = torch.size(w, 0)
     w16 = torch.to(w, dtype)
     nll = torch.zeros([1], dtype=6, device=x.device)
     dx = torch.empty_like(x)
-    dw = torch.zeros_like(w) if weight_grad else torch.zeros([0], dtype=6, device=x.device)
+    if weight_grad:
+      dw = torch.zero_(dw)
     for start in range(0, n, rows):
       end = min(start + rows, n)
       xs = torch.slice(x, 0, start, end)
@@ -34,7 +36,12 @@ class Kernels(Module):
         xs = torch.mul(xs, logit_scale)
       xs = torch.to(xs, dtype)
       t = torch.unsqueeze(torch.slice(targets, 0, start, end), 1)
-      g = torch.log_softmax(torch.to(torch.mm(xs, torch.t(w16)), 6), 1)
+      g = torch.view(torch.slice(z, 0, 0, (end - start) * vocab), [end - start, vocab])
+      if dtype == 6:
+        g = torch.mm(xs, torch.t(w16), out=g)
+      else:
+        g = torch.copy_(g, torch.mm(xs, torch.t(w16)))
+      g = torch._log_softmax(g, 1, False, out=g)
       nll = torch.sub(nll, torch.sum(torch.gather(g, 1, t)))
       g = torch.exp_(g)
       g = torch.scatter_(g, 1, t, torch.sub(torch.gather(g, 1, t), 1.))
@@ -43,10 +50,10 @@ class Kernels(Module):
         if weight_grad:
           torch.addmm_(dw, torch.t(g), xs, beta=1, alpha=grad_scale)
       else:
-        g = torch.to(torch.mul_(g, grad_scale), dtype)
-        torch.copy_(torch.slice(dx, 0, start, end), torch.mul(torch.to(torch.mm(g, w16), 6), logit_scale))
+        g16 = torch.to(torch.mul_(g, grad_scale), dtype)
+        torch.copy_(torch.slice(dx, 0, start, end), torch.mul(torch.to(torch.mm(g16, w16), 6), logit_scale))
         if weight_grad:
-          torch.add_(dw, torch.to(torch.mm(torch.t(g), xs), 6))
+          torch.add_(dw, torch.to(torch.mm(torch.t(g16), xs), 6))
     return (torch.squeeze(nll), dx, dw)
   def top_masks(self: __torch__.Kernels, values: List[Tensor], k: int, may_wait: bool, work: Tensor) -> Tuple[List[Tensor], Tensor, Tensor, Tensor]:
     dev = ops.prim.device(values[0])
