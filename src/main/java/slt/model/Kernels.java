@@ -151,8 +151,16 @@ public final class Kernels implements AutoCloseable {
                 IValue.from((PtNDArray) dw));
     }
 
-    /** Elements per chunk of the elementwise kernels: a chunk's temporaries stay in the cache and in reused memory. */
+    /** Entries per chunk of the elementwise kernels on a CPU: a chunk's temporaries stay in cache and reused memory. */
     private static final long CHUNK = 1 << 18;
+
+    /**
+     * The chunk for {@code a}: {@link #CHUNK} on a CPU; on a GPU the whole tensor (the caching
+     * allocator reuses memory there, and each chunk would cost kernel launches).
+     */
+    private static long chunk(NDArray a) {
+        return a.getDevice().isGpu() ? Math.max(1, a.size()) : CHUNK;
+    }
 
     /**
      * {@code out = w * m * scale} for a float {@code w} and a boolean mask {@code m} of its shape, into
@@ -162,7 +170,7 @@ public final class Kernels implements AutoCloseable {
      */
     public NDArray maskedWeight(NDArray w, NDArray m, double scale, NDArray out) {
         run(w, "masked_weight", IValue.from((PtNDArray) w), IValue.from((PtNDArray) m), IValue.from(scale),
-                IValue.from((PtNDArray) out), IValue.from(CHUNK)).close();
+                IValue.from((PtNDArray) out), IValue.from(chunk(w))).close();
         return out;
     }
 
@@ -172,7 +180,7 @@ public final class Kernels implements AutoCloseable {
      */
     public NDArray straightThrough(NDArray g, NDArray w, NDArray s, double scale) {
         run(g, "straight_through_", IValue.from((PtNDArray) g), IValue.from((PtNDArray) w), IValue.from((PtNDArray) s),
-                IValue.from(scale), IValue.from(CHUNK)).close();
+                IValue.from(scale), IValue.from(chunk(g))).close();
         return g;
     }
 

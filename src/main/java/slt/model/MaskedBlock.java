@@ -122,7 +122,7 @@ public abstract class MaskedBlock extends AbstractBlock {
         if (role == Role.FROZEN) {
             throw new IllegalStateException(name + " is frozen: it has no gradient");
         }
-        return role == Role.MASKED ? scoreGradient(kernels) : weight.getArray().getGradient(); // a handle on W's gradient
+        return role == Role.MASKED ? scoreGradient(kernels) : weight.getArray().getGradient(); // W's own gradient
     }
 
     /** Forgets this step's gradients (TRAINED: zeroes W's; MASKED: the next mask brings a fresh leaf). */
