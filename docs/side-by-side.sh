@@ -15,7 +15,7 @@ for r in $(seq 1 "$ROUNDS"); do
       v=$(SLT_MALLOC=$alloc ./slt bench --config configs/quickstart.yaml --set model.preset=$p \
             --set train.batch_size=$b --set train.micro_batch=$b --set data.seq_len=$t \
             --steps 6 --warmup 2 --json 2>/dev/null | tail -1 |
-          python3 -c "import json,sys; print(round(json.loads(sys.stdin.read())['tokens_per_s'],1))" 2>/dev/null || echo NA)
+          python3 -c "import json,sys; d=json.loads(sys.stdin.read()); print(round(d['tokens_per_s'],1), '\t(matmul peak', round(d['peak_flops']/1e9), 'GFLOP/s)')" 2>/dev/null || echo NA)
       echo -e "$r\t$p ${b}x$t\tslt-$alloc\t$v"
       fi
       case $alloc in jemalloc) pre="LD_PRELOAD=$JE MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1";; glibchuge) pre="GLIBC_TUNABLES=glibc.malloc.hugetlb=1";; *) pre="";; esac
